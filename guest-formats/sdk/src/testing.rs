@@ -1,0 +1,189 @@
+//! Run an [`Encoder`] natively, the way the host drives it, for unit tests.
+//!
+//! [`Harness`] performs the same steps as a real session (option checks, Arrow IPC encoding and
+//! decoding of every batch, sink buffering, the final flush) with an in-memory output in place
+//! of the host's, so an encoder crate can test itself with plain `cargo test` on the build
+//! machine's target:
+//!
+//! ```
+//! use atio_encoder_sdk::testing::Harness;
+//! # use atio_encoder_sdk::*;
+//! # use std::io::Write;
+//! # struct Lines { out: SinkWriter }
+//! # impl Encoder for Lines {
+//! #     fn info() -> FormatInfo { FormatInfo::new("lines", "0.1.0", "text/plain") }
+//! #     fn open(_: SchemaRef, _: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+//! #         Ok(Lines { out })
+//! #     }
+//! #     fn write_batch(&mut self, b: &RecordBatch) -> Result<(), EncodeError> {
+//! #         Ok(writeln!(self.out, "{}", b.num_rows())?)
+//! #     }
+//! #     fn finish(self) -> Result<Summary, EncodeError> { Ok(Summary::new()) }
+//! # }
+//! use arrow_array::{Int32Array, RecordBatch};
+//! use std::sync::Arc;
+//!
+//! let batch = RecordBatch::try_from_iter([("a", Arc::new(Int32Array::from(vec![1, 2])) as _)])?;
+//! let done = Harness::<Lines>::encode(&batch.schema(), &[], &[batch.clone(), batch])?;
+//! assert_eq!(done.bytes, b"2\n2\n");
+//! assert_eq!(done.summary.rows, 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::RecordBatch;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::Schema;
+
+use crate::info::FinishedSummary;
+use crate::session::Driver;
+use crate::sink::RawOutput;
+use crate::{EncodeError, Encoder};
+
+#[derive(Default)]
+struct Recorded {
+    bytes: Vec<u8>,
+    writes: Vec<usize>,
+    limit: Option<usize>,
+}
+
+/// An in-memory `output` that records every host write and can refuse bytes past a limit.
+struct RecordingOutput(Arc<Mutex<Recorded>>);
+
+impl RawOutput for RecordingOutput {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut r = self.0.lock().unwrap();
+        if let Some(limit) = r.limit
+            && r.bytes.len() + bytes.len() > limit
+        {
+            return Err(format!("output limit of {limit} bytes exceeded"));
+        }
+        r.bytes.extend_from_slice(bytes);
+        r.writes.push(bytes.len());
+        Ok(())
+    }
+}
+
+/// The result of a successful [`Harness::finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Everything written to the output.
+    pub bytes: Vec<u8>,
+    /// What the host would receive from `finish`.
+    pub summary: FinishedSummary,
+    /// The size of each `output.write` call the host would have seen, in order.
+    pub host_writes: Vec<usize>,
+}
+
+/// A session of encoder `E` over an in-memory output; see the [module docs](self).
+pub struct Harness<E> {
+    driver: Driver<E>,
+    stream: StreamWriter<Vec<u8>>,
+    recorded: Arc<Mutex<Recorded>>,
+}
+
+impl<E> fmt::Debug for Harness<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Harness")
+            .field("driver", &self.driver)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Encoder> Harness<E> {
+    /// Opens a session for `schema` with `options`, like the host's `session.open`.
+    pub fn open(schema: &Schema, options: &[(&str, &str)]) -> Result<Self, EncodeError> {
+        Self::open_inner(schema, options, None)
+    }
+
+    /// Like [`Harness::open`], but the output refuses any write that would take it past
+    /// `limit` bytes, with the message `output limit of {limit} bytes exceeded`.
+    pub fn open_with_limit(
+        schema: &Schema,
+        options: &[(&str, &str)],
+        limit: usize,
+    ) -> Result<Self, EncodeError> {
+        Self::open_inner(schema, options, Some(limit))
+    }
+
+    fn open_inner(
+        schema: &Schema,
+        options: &[(&str, &str)],
+        limit: Option<usize>,
+    ) -> Result<Self, EncodeError> {
+        let mut stream = StreamWriter::try_new(Vec::new(), schema)
+            .map_err(|e| EncodeError::internal(format!("test harness: {e}")))?;
+        let schema_bytes = std::mem::take(stream.get_mut());
+        let recorded = Arc::new(Mutex::new(Recorded {
+            limit,
+            ..Recorded::default()
+        }));
+        let options = options
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let driver = Driver::open(
+            &schema_bytes,
+            options,
+            Box::new(RecordingOutput(Arc::clone(&recorded))),
+        )?;
+        Ok(Self {
+            driver,
+            stream,
+            recorded,
+        })
+    }
+
+    /// Encodes `batch` as the host would (Arrow IPC messages: dictionaries, then the batch)
+    /// and passes it to `session.write-batch`.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        self.stream
+            .write(batch)
+            .map_err(|e| EncodeError::internal(format!("test harness: {e}")))?;
+        let ipc = std::mem::take(self.stream.get_mut());
+        self.driver.write_batch(ipc)
+    }
+
+    /// Passes raw bytes to `session.write-batch`.
+    pub fn write_ipc(&mut self, ipc: Vec<u8>) -> Result<(), EncodeError> {
+        self.driver.write_batch(ipc)
+    }
+
+    /// Bytes the host has received so far (the sink's buffer is not included).
+    pub fn output(&self) -> Vec<u8> {
+        self.recorded.lock().unwrap().bytes.clone()
+    }
+
+    /// `session.finish`. The harness stays usable so that tests can check that later calls
+    /// are rejected.
+    pub fn finish(&mut self) -> Result<Finished, EncodeError> {
+        let summary = self.driver.finish()?;
+        let r = self.recorded.lock().unwrap();
+        Ok(Finished {
+            bytes: r.bytes.clone(),
+            summary,
+            host_writes: r.writes.clone(),
+        })
+    }
+
+    /// `session.abort`; returns what the host had received before it.
+    pub fn abort(&mut self) -> Vec<u8> {
+        self.driver.abort();
+        self.output()
+    }
+
+    /// Opens a session, writes `batches`, finishes.
+    pub fn encode(
+        schema: &Schema,
+        options: &[(&str, &str)],
+        batches: &[RecordBatch],
+    ) -> Result<Finished, EncodeError> {
+        let mut h = Self::open(schema, options)?;
+        for b in batches {
+            h.write_batch(b)?;
+        }
+        h.finish()
+    }
+}

@@ -1,0 +1,61 @@
+//! Printing: reports as text or JSON, step timings, progress bars, logs.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Logs go to stderr; `--verbose` shows atio's debug spans, `RUST_LOG` overrides.
+pub fn init_tracing(verbose: bool) {
+    let default = if verbose { "atio=debug" } else { "atio=warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Prints one committed file's report.
+pub fn report(report: &atio::Report, json: bool, verbose: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).expect("reports serialise"));
+        return;
+    }
+    let mut line = format!("committed {}: {} bytes, {}", report.path.display(), report.bytes, report.hash);
+    if let Some(rows) = report.rows {
+        line.push_str(&format!(", {rows} rows"));
+    }
+    if let Some(format) = &report.format {
+        line.push_str(&format!(", format {format}"));
+    }
+    let durability = match report.durability {
+        atio::Durability::Full => "durability full",
+        atio::Durability::None => "durability none (not fsynced)",
+    };
+    line.push_str(&format!(", {durability}"));
+    println!("{line}");
+    if let Some(marker) = &report.marker {
+        println!("  marker {}", marker.display());
+    }
+    if verbose {
+        timings(&report.timings);
+    }
+}
+
+/// The step timings table (stderr, so stdout stays parseable).
+pub fn timings(timings: &atio::StepTimings) {
+    for (step, duration) in timings.rows() {
+        eprintln!("  {step:<18} {:>10.3} ms", duration.as_secs_f64() * 1e3);
+    }
+}
+
+/// A byte-count progress bar on stderr, or a hidden one when not asked for or not a terminal.
+pub fn progress_bar(enabled: bool, total: Option<u64>) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match total {
+        Some(total) => ProgressBar::new(total),
+        None => ProgressBar::no_length(),
+    };
+    let template = "{spinner} {bytes} written ({binary_bytes_per_sec}) {elapsed} {msg}";
+    bar.set_style(ProgressStyle::with_template(template).expect("a valid progress template"));
+    bar
+}

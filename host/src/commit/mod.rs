@@ -1,0 +1,423 @@
+//! The commit engine: the only code in atio that creates, fsyncs, renames or unlinks in a target
+//! directory.
+//!
+//! One file's transaction:
+//! 1. resolve the target (symlink policy), create missing parents durably, open the directory;
+//! 2. create a staging file next to the target (`O_CREAT|O_EXCL|O_NOFOLLOW`, hidden name);
+//! 3. write (hashing as the bytes go by);
+//! 4. copy the previous file's mode and owner, then fsync the file;
+//! 5. remove the previous `_SUCCESS` marker and fsync the directory, so no marker ever describes
+//!    bytes other than the ones beside it;
+//! 6. rename onto the target (`RENAME_NOREPLACE` in create-only mode), fsync the directory;
+//! 7. write the new marker with the same protocol.
+//!
+//! Any failure before step 6 removes the staging file and leaves the target untouched. An fsync
+//! error is fatal and never retried (the kernel may have dropped the dirty pages it reported).
+
+mod fs;
+pub mod interrupt;
+pub(crate) mod staging;
+pub mod sweep;
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use crate::error::{Error, ErrorKind, IoContext, Result, Step};
+use crate::hash::ContentHasher;
+use crate::manifest::{self, Manifest};
+use crate::options::Options;
+use crate::report::{EncoderInfo, Report, StepTimings, Stopwatch};
+
+pub(crate) use fs::Target;
+
+/// Permissions of a new file before the umask, as `open(2)` callers conventionally ask.
+const NEW_FILE_MODE: u32 = 0o644;
+/// Permissions of a staging file that will take an existing file's mode: owner-only until then.
+const PRIVATE_MODE: u32 = 0o600;
+
+/// A staging file being written; becomes the target on `commit`, vanishes on drop or `abort`.
+///
+/// ```no_run
+/// use std::io::Write;
+/// let mut file = atio::AtomicFile::create("out/report.csv", &atio::Options::default())?;
+/// file.write_all(b"a,b\n1,2\n")?;
+/// let report = file.commit()?;
+/// println!("{} bytes, {}", report.bytes, report.hash);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: Target,
+    staged: Option<Staged>,
+    options: Options,
+    hasher: ContentHasher,
+    bytes: u64,
+    details: Details,
+    timings: StepTimings,
+    started_at: SystemTime,
+    started: Instant,
+    setup_done: Instant,
+    run_id: String,
+}
+
+/// The live staging file.
+#[derive(Debug)]
+struct Staged {
+    name: OsString,
+    file: File,
+    _registration: interrupt::Registration,
+}
+
+/// What the caller knows about the bytes, for the report and manifest.
+#[derive(Clone, Debug, Default)]
+struct Details {
+    format: Option<String>,
+    rows: Option<u64>,
+    encoder: Option<EncoderInfo>,
+}
+
+impl AtomicFile {
+    /// Starts an atomic write of `path`: resolves it and creates the staging file beside it.
+    pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self> {
+        let started_at = SystemTime::now();
+        let started = Instant::now();
+        let path = path.as_ref();
+        let _span = tracing::debug_span!("stage", path = %path.display()).entered();
+        let target = Target::resolve(path, options.symlinks, options.fsync())?;
+        let mode = if target.existing.is_some() { PRIVATE_MODE } else { NEW_FILE_MODE };
+        let (name, file) = target.create_staging(&target.name, mode)?;
+        let registration = interrupt::Registration::new(target.dir.clone(), name.clone());
+        let setup_done = Instant::now();
+        Ok(Self {
+            target,
+            staged: Some(Staged { name, file, _registration: registration }),
+            options: options.clone(),
+            hasher: ContentHasher::new(),
+            bytes: 0,
+            details: Details::default(),
+            timings: StepTimings { setup: setup_done - started, ..StepTimings::default() },
+            started_at,
+            started,
+            setup_done,
+            run_id: new_run_id(),
+        })
+    }
+
+    /// The path that `commit` will replace.
+    pub fn target_path(&self) -> &Path {
+        &self.target.path
+    }
+
+    /// Where the bytes are staged until `commit`.
+    pub fn staging_path(&self) -> Option<PathBuf> {
+        self.staged.as_ref().map(|staged| self.target.sibling(&staged.name))
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Records the format name in the report and manifest.
+    pub fn set_format(&mut self, format: impl Into<String>) {
+        self.details.format = Some(format.into());
+    }
+
+    /// Records the number of data rows in the report and manifest.
+    pub fn set_rows(&mut self, rows: u64) {
+        self.details.rows = Some(rows);
+    }
+
+    /// Records the encoder that produced the bytes.
+    pub fn set_encoder(&mut self, encoder: EncoderInfo) {
+        self.details.encoder = Some(encoder);
+    }
+
+    /// Adds time spent inside an encoder (reported as part of `write`).
+    pub fn add_encode_time(&mut self, time: std::time::Duration) {
+        self.timings.encode += time;
+    }
+
+    /// Uses `run_id` instead of a fresh one (to tie several files to one run).
+    pub fn set_run_id(&mut self, run_id: impl Into<String>) {
+        self.run_id = run_id.into();
+    }
+
+    /// Publishes the staged bytes at the target path; see the module docs for the protocol.
+    pub fn commit(self) -> Result<Report> {
+        let mut reports = commit_group(vec![self])?;
+        Ok(reports.pop().expect("one report per committed file"))
+    }
+
+    /// Discards the staged bytes; the target is untouched. (Dropping does the same, silently.)
+    pub fn abort(mut self) -> Result<()> {
+        match self.staged.take() {
+            Some(staged) => self.target.unlink(&staged.name, Step::Cleanup).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    fn staged(&mut self) -> io::Result<&mut Staged> {
+        interrupt::check()?;
+        self.staged.as_mut().ok_or_else(|| io::Error::other("atio: the staging file is gone"))
+    }
+
+    /// Step 4: mode, owner, fsync. After this the staging file is complete on disk.
+    fn seal(&mut self) -> Result<()> {
+        self.timings.write = self.setup_done.elapsed();
+        let staging_path = self.staging_path().unwrap_or_else(|| self.target.path.clone());
+        let staged = self.staged.as_mut().ok_or_else(|| {
+            Error::new(ErrorKind::Io, Step::Write, &staging_path, "the staging file is gone")
+        })?;
+        staged.file.flush().at(Step::Write, &staging_path)?;
+        if let Some(previous) = &self.target.existing {
+            fs::copy_mode_and_owner(&staged.file, previous, &staging_path)?;
+        }
+        if self.options.fsync() {
+            let stopwatch = Stopwatch::start();
+            staged.file.sync_all().at(Step::Fsync, &staging_path)?;
+            self.timings.fsync = stopwatch.stop();
+        }
+        Ok(())
+    }
+
+    fn report(&self) -> Report {
+        Report {
+            path: self.target.path.clone(),
+            bytes: self.bytes,
+            hash: self.hasher.finish(),
+            rows: self.details.rows,
+            format: self.details.format.clone(),
+            encoder: self.details.encoder.clone(),
+            durability: self.options.durability,
+            marker: self.options.marker.then(|| self.target.sibling(&manifest::marker_name(&self.target.name))),
+            run_id: self.run_id.clone(),
+            timings: self.timings,
+        }
+    }
+
+    fn manifest(&self, report: &Report, finished_at: SystemTime) -> Manifest {
+        Manifest {
+            manifest_version: manifest::MANIFEST_VERSION,
+            name: self.target.name.to_string_lossy().into_owned(),
+            format: report.format.clone(),
+            bytes: report.bytes,
+            hash: report.hash.clone(),
+            rows: report.rows,
+            encoder: report.encoder.clone(),
+            atio_version: env!("CARGO_PKG_VERSION").to_owned(),
+            run_id: report.run_id.clone(),
+            host: manifest::host_name(),
+            pid: std::process::id(),
+            started_at: manifest::rfc3339(self.started_at),
+            finished_at: manifest::rfc3339(finished_at),
+            durability: report.durability,
+            timings_ms: manifest::timings_map(&report.timings),
+        }
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.staged()?.file.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.staged()?.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(staged) = self.staged.take() {
+            // Best effort: an abort path is already reporting a more useful error.
+            let _ = self.target.unlink(&staged.name, Step::Cleanup);
+        }
+    }
+}
+
+/// Commits many files in one directory with one directory fsync per phase (group commit).
+///
+/// Each file is still atomic on its own, but the group is not one transaction: if renaming the
+/// k-th file fails, the files before it are already published (the error says how many) and the
+/// rest are discarded. For all-or-nothing sets, write a directory target instead.
+pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
+    let Some(first) = files.first() else { return Ok(Vec::new()) };
+    let first_dir = rustix::fs::fstat(&*first.target.dir).at(Step::Resolve, &first.target.dir_path)?;
+    for file in &files[1..] {
+        let dir = rustix::fs::fstat(&*file.target.dir).at(Step::Resolve, &file.target.dir_path)?;
+        if (dir.st_dev, dir.st_ino) != (first_dir.st_dev, first_dir.st_ino) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::Rename,
+                &file.target.path,
+                format!("a group commit needs one directory; this file is not in {}", first.target.dir_path.display()),
+            ));
+        }
+    }
+    let span = tracing::debug_span!("commit", files = files.len(), path = %first.target.path.display());
+    let _span = span.enter();
+    for file in &mut files {
+        file.seal()?;
+    }
+    if let Some(file) = files.iter().find(|file| file.options.no_clobber && file.target.existing.is_some()) {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            Step::Rename,
+            &file.target.path,
+            "the target exists and create-only (--no-clobber) was asked for",
+        ));
+    }
+    let publishing = interrupt::publishing().map_err(|error| Error::io(Step::Rename, &files[0].target.path, error))?;
+    let fsync = files.iter().any(|file| file.options.fsync());
+
+    // Step 5: no marker may outlive the bytes it describes, with or without a new marker to come.
+    // (Create-only targets did not exist a moment ago; if one appears now, the rename below fails
+    // and its marker must stay.)
+    let stopwatch = Stopwatch::start();
+    let mut removed_marker = false;
+    for file in files.iter().filter(|file| !file.options.no_clobber) {
+        removed_marker |= file.target.unlink(&manifest::marker_name(&file.target.name), Step::RemoveMarker)?;
+    }
+    if removed_marker && fsync {
+        files[0].target.fsync_dir().map_err(|error| retag(error, Step::RemoveMarker))?;
+    }
+
+    // Step 6: publish.
+    let total = files.len();
+    for (published, file) in files.iter_mut().enumerate() {
+        let staged = file.staged.as_ref().expect("sealed files are staged");
+        let no_clobber = file.options.no_clobber;
+        if let Err(error) = file.target.rename(&staged.name, &file.target.name, no_clobber) {
+            return Err(if published == 0 { error } else { partial_group(error, published, total) });
+        }
+        // Published: the staging name no longer exists, so nothing is left to clean up.
+        file.staged = None;
+    }
+    let rename_time = stopwatch.stop();
+    let stopwatch = Stopwatch::start();
+    if fsync {
+        files[0].target.fsync_dir()?;
+    }
+    let dir_fsync_time = stopwatch.stop();
+    let finished_at = SystemTime::now();
+    for file in &mut files {
+        file.timings.rename = rename_time;
+        file.timings.dir_fsync = dir_fsync_time;
+        file.timings.total = file.started.elapsed();
+    }
+
+    // Step 7: markers, with the same protocol, one directory fsync for all.
+    let stopwatch = Stopwatch::start();
+    let mut reports: Vec<Report> = files.iter().map(AtomicFile::report).collect();
+    let mut markers = Vec::new();
+    for (file, report) in files.iter().zip(&reports).filter(|(file, _)| file.options.marker) {
+        let manifest = file.manifest(report, finished_at);
+        markers.push((file, stage_marker(file, &manifest).map_err(marker_failed)?));
+    }
+    for (file, marker) in &mut markers {
+        let marker_name = manifest::marker_name(&file.target.name);
+        file.target.rename(&marker.name, &marker_name, false).map_err(marker_failed)?;
+        marker.published = true;
+    }
+    if fsync && !markers.is_empty() {
+        files[0].target.fsync_dir().map_err(marker_failed)?;
+    }
+    drop(publishing);
+    let marker_time = stopwatch.stop();
+    for (file, report) in files.iter().zip(&mut reports) {
+        if file.options.marker {
+            report.timings.marker = marker_time;
+        }
+        report.timings.total = file.started.elapsed();
+    }
+    Ok(reports)
+}
+
+/// A staged marker: removed on drop unless published.
+struct StagedMarker<'a> {
+    target: &'a Target,
+    name: OsString,
+    published: bool,
+    _registration: interrupt::Registration,
+}
+
+impl Drop for StagedMarker<'_> {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = self.target.unlink(&self.name, Step::Cleanup);
+        }
+    }
+}
+
+fn stage_marker<'a>(file: &'a AtomicFile, manifest: &Manifest) -> Result<StagedMarker<'a>> {
+    let target = &file.target;
+    let marker_name = manifest::marker_name(&target.name);
+    let (name, mut staging) = target.create_staging(&marker_name, NEW_FILE_MODE)?;
+    let marker = StagedMarker {
+        target,
+        name: name.clone(),
+        published: false,
+        _registration: interrupt::Registration::new(target.dir.clone(), name.clone()),
+    };
+    let path = target.sibling(&name);
+    staging.write_all(&manifest.to_json()).at(Step::Marker, &path)?;
+    if file.options.fsync() {
+        staging.sync_all().at(Step::Marker, &path)?;
+    }
+    Ok(marker)
+}
+
+fn retag(error: Error, step: Step) -> Error {
+    let message = error.message().to_owned();
+    Error::new(error.kind(), step, error.path(), message).with_source(error)
+}
+
+/// The data is published but its marker is not: say so, so nobody re-runs blindly.
+fn marker_failed(error: Error) -> Error {
+    let message = format!(
+        "the data was committed, but its _SUCCESS marker was not written: {}",
+        error.message()
+    );
+    Error::new(error.kind(), Step::Marker, error.path(), message).with_source(error)
+}
+
+fn partial_group(error: Error, published: usize, total: usize) -> Error {
+    let message = format!(
+        "{} ({published} of {total} files of this group commit were already published; the rest were discarded)",
+        error.message()
+    );
+    Error::new(error.kind(), error.step(), error.path(), message).with_source(error)
+}
+
+/// A run id: time-ordered and unique enough to tell runs apart in manifests and staging names.
+pub fn new_run_id() -> String {
+    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis();
+    format!("{millis:012x}-{:016x}", fastrand::u64(..))
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_bytes(path: impl AsRef<Path>, bytes: &[u8], options: &Options) -> Result<Report> {
+    let mut file = AtomicFile::create(path, options)?;
+    let staging_path = file.staging_path().unwrap_or_default();
+    file.write_all(bytes).map_err(|error| Error::io(Step::Write, staging_path, error))?;
+    file.commit()
+}
+
+/// Removes `path` (and its marker) durably: unlink, then fsync the directory. A missing file is
+/// not an error. The path itself is removed, never what a symlink there points to.
+pub fn remove_file(path: impl AsRef<Path>, options: &Options) -> Result<()> {
+    let target = Target::resolve(path.as_ref(), crate::Symlinks::Replace, options.fsync())?;
+    let marker = target.unlink(&manifest::marker_name(&target.name), Step::RemoveMarker)?;
+    let data = target.unlink(&target.name, Step::Cleanup)?;
+    if (marker || data) && options.fsync() {
+        target.fsync_dir()?;
+    }
+    Ok(())
+}

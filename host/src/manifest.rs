@@ -1,0 +1,111 @@
+//! The `_SUCCESS` manifest: a JSON description of committed bytes, written after them.
+//!
+//! The marker for `data.parquet` is `data.parquet._SUCCESS` in the same directory, so globbing
+//! readers (`*.parquet`) skip it and a reader can tell a finished file from a stale one.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result, Step};
+use crate::options::Durability;
+use crate::report::{EncoderInfo, StepTimings};
+
+/// The suffix appended to a file name to name its marker.
+pub const MARKER_SUFFIX: &str = "._SUCCESS";
+
+/// The manifest format version written by this build.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The marker file name for a data file name.
+pub fn marker_name(file_name: &OsStr) -> OsString {
+    let mut name = file_name.to_os_string();
+    name.push(MARKER_SUFFIX);
+    name
+}
+
+/// What a `_SUCCESS` manifest says about one committed file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Manifest format version (1).
+    pub manifest_version: u32,
+    /// The file name (not path) this manifest describes.
+    pub name: String,
+    /// Format name, when known.
+    pub format: Option<String>,
+    /// Size of the data in bytes.
+    pub bytes: u64,
+    /// Content hash, `xxh3-128:<hex>`.
+    pub hash: String,
+    /// Data rows, when an encoder produced the file.
+    pub rows: Option<u64>,
+    /// The encoder that produced the data, if one did.
+    pub encoder: Option<EncoderInfo>,
+    /// The atio version that wrote it.
+    pub atio_version: String,
+    /// The run that wrote it.
+    pub run_id: String,
+    /// Host name of the writer.
+    pub host: String,
+    /// Process id of the writer.
+    pub pid: u32,
+    /// RFC 3339 time the write started.
+    pub started_at: String,
+    /// RFC 3339 time the data was committed.
+    pub finished_at: String,
+    /// Durability level that applied.
+    pub durability: Durability,
+    /// Milliseconds per step.
+    pub timings_ms: BTreeMap<String, f64>,
+}
+
+impl Manifest {
+    /// Serialises to pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
+        json.push(b'\n');
+        json
+    }
+
+    /// Parses a manifest read from `path` (used in error messages).
+    pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|error| {
+            Error::new(
+                ErrorKind::Verification,
+                Step::Verify,
+                path,
+                format!("not a valid atio manifest: {error}"),
+            )
+            .with_source(error)
+        })
+    }
+}
+
+/// Milliseconds per step, as stored in manifests.
+pub(crate) fn timings_map(timings: &StepTimings) -> BTreeMap<String, f64> {
+    [
+        ("setup", timings.setup),
+        ("write", timings.write),
+        ("encode", timings.encode),
+        ("fsync", timings.fsync),
+        ("rename", timings.rename),
+        ("dir_fsync", timings.dir_fsync),
+        ("total_before_marker", timings.total),
+    ]
+    .into_iter()
+    .map(|(name, duration)| (name.to_owned(), duration.as_secs_f64() * 1e3))
+    .collect()
+}
+
+/// RFC 3339 with milliseconds, UTC.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// This machine's host name (for manifests and lock messages).
+pub fn host_name() -> String {
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
+}

@@ -1,0 +1,56 @@
+//! Options shared by every write: durability, markers, clobbering, symlinks.
+
+use serde::Serialize;
+
+/// How hard atio works to make a commit survive a power cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// fsync the data before the rename and the directory after it (the default).
+    #[default]
+    Full,
+    /// No fsync at all: still atomic for readers and crash-safe against a killed process, but a
+    /// power cut may lose or empty the new file. For scratch data.
+    None,
+}
+
+/// What happens when the target path is a symbolic link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Symlinks {
+    /// Replace the file the link points to, in its own directory; the link stays.
+    #[default]
+    Follow,
+    /// Replace the link itself with a regular file.
+    Replace,
+}
+
+/// Options for one atomic write.
+#[derive(Clone, Debug, Serialize)]
+pub struct Options {
+    /// fsync policy.
+    pub durability: Durability,
+    /// Write a `<name>._SUCCESS` manifest after the data.
+    pub marker: bool,
+    /// Create-only: fail with a `conflict` error if the target exists.
+    pub no_clobber: bool,
+    /// Symlink policy for the target path.
+    pub symlinks: Symlinks,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            marker: true,
+            no_clobber: false,
+            symlinks: Symlinks::Follow,
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn fsync(&self) -> bool {
+        self.durability == Durability::Full
+    }
+}

@@ -1,0 +1,90 @@
+//! The compile cache: `.cwasm` files keyed by the plugin's sha256 and the engine's compatibility
+//! hash, written through atio's own commit engine, checked against their manifest before use.
+//!
+//! Compiling a Parquet encoder takes seconds; loading a cached one, milliseconds. A cache entry
+//! whose bytes do not match its `_SUCCESS` manifest (truncated, bit-flipped, half-written by an
+//! older tool) or that wasmtime refuses (another wasmtime version) is recompiled, never trusted.
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::options::Options;
+
+/// Where compiled plugins are cached: `$ATIO_CACHE_DIR`, else `$XDG_CACHE_HOME/atio/plugins`,
+/// else `~/.cache/atio/plugins`. `None` when none can be determined (then nothing is cached).
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ATIO_CACHE_DIR").filter(|dir| !dir.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|dir| !dir.is_empty()).map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("atio").join("plugins"))
+}
+
+fn entry_path(engine: &Engine, sha256: &str) -> Option<PathBuf> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    Some(cache_dir()?.join(format!("{sha256}-{:016x}.cwasm", hasher.finish())))
+}
+
+/// How a component was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadSource {
+    /// Deserialised from a verified cache entry.
+    Cache,
+    /// Compiled now (and cached, when a cache directory is available).
+    Compiled,
+}
+
+/// Loads a component from the cache, or compiles and caches it.
+pub(crate) fn load(engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Result<(Component, LoadSource)> {
+    let entry = entry_path(engine, sha256);
+    if let Some(entry) = &entry {
+        if let Some(component) = load_verified(engine, entry) {
+            return Ok((component, LoadSource::Cache));
+        }
+    }
+    let component = Component::new(engine, wasm)?;
+    if let Some(entry) = &entry {
+        match component.serialize() {
+            Ok(bytes) => {
+                // A cache that cannot be written costs speed, not correctness.
+                let options = Options { durability: crate::Durability::None, ..Options::default() };
+                if let Err(error) = crate::write_bytes(entry, &bytes, &options) {
+                    tracing::warn!("not caching the compiled plugin: {error}");
+                }
+            }
+            Err(error) => tracing::warn!("not caching the compiled plugin: {error}"),
+        }
+    }
+    Ok((component, LoadSource::Compiled))
+}
+
+fn load_verified(engine: &Engine, entry: &std::path::Path) -> Option<Component> {
+    let marker = entry.with_file_name(crate::manifest::marker_name(entry.file_name()?));
+    let manifest = crate::manifest::Manifest::from_json(&std::fs::read(&marker).ok()?, &marker).ok()?;
+    let bytes = std::fs::read(entry).ok()?;
+    if bytes.len() as u64 != manifest.bytes || crate::hash::hash_bytes(&bytes) != manifest.hash {
+        tracing::warn!("recompiling: cache entry {} does not match its manifest", entry.display());
+        return None;
+    }
+    // SAFETY: `Component::deserialize` trusts its input to be wasmtime's own output. These bytes
+    // are: they were written by `Component::serialize` through atio's commit engine, and their
+    // content hash matches the manifest written with them, so a truncated or corrupted entry
+    // never reaches this call. wasmtime itself rejects entries from another version or config.
+    #[allow(unsafe_code)]
+    let component = unsafe { Component::deserialize(engine, &bytes) };
+    match component {
+        Ok(component) => Some(component),
+        Err(error) => {
+            tracing::warn!("recompiling: wasmtime refused cache entry {}: {error}", entry.display());
+            None
+        }
+    }
+}

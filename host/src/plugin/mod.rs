@@ -1,0 +1,420 @@
+//! Sandboxed encoder plugins: WebAssembly components implementing `wit/encoder.wit`.
+//!
+//! A plugin gets no path, no file, no environment, no network: only an `output` whose bytes go
+//! where the host decides (a staging file the commit engine owns). Every call runs under a
+//! deadline (epoch interruption), a memory cap and an optional output quota; after a trap the
+//! instance is discarded. One `InstancePre` per plugin per process, one `Store` per output file.
+
+mod bindings;
+pub mod cache;
+mod engine;
+mod imports;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use arrow::ipc::writer::StreamWriter;
+use serde::Serialize;
+use sha2::Digest;
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::error::{Error, ErrorKind, Result, Step};
+use bindings::{EncodeError, EncoderPlugin, EncoderPluginPre, State};
+pub use cache::{LoadSource, cache_dir};
+
+/// The `atio:encoder` contract version this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Resource limits applied to every plugin call.
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginLimits {
+    /// Longest a single call (open, one batch, finish) may run.
+    pub timeout: Duration,
+    /// Most linear memory a plugin instance may grow to, in bytes.
+    pub memory: usize,
+    /// Most output bytes one session may write; `None` for no limit.
+    pub output_quota: Option<u64>,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(60), memory: 2 << 30, output_quota: None }
+    }
+}
+
+/// An option an encoder accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OptionInfo {
+    /// `-o NAME=VALUE`.
+    pub name: String,
+    /// One line.
+    pub description: String,
+    /// Used when not given.
+    pub default: Option<String>,
+}
+
+/// What an encoder says about itself (`encoder.info`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FormatInfo {
+    /// `--format` name.
+    pub name: String,
+    /// The encoder's version.
+    pub version: String,
+    /// Output media type.
+    pub media_type: String,
+    /// File extensions, preferred first.
+    pub extensions: Vec<String>,
+    /// Accepted options.
+    pub options: Vec<OptionInfo>,
+}
+
+impl From<bindings::FormatInfo> for FormatInfo {
+    fn from(info: bindings::FormatInfo) -> Self {
+        Self {
+            name: info.name,
+            version: info.version,
+            media_type: info.media_type,
+            extensions: info.extensions,
+            options: info
+                .options
+                .into_iter()
+                .map(|option| OptionInfo {
+                    name: option.name,
+                    description: option.description,
+                    default: option.default_value,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A loaded, checked, ready-to-instantiate encoder plugin.
+#[derive(Clone)]
+pub struct Plugin {
+    /// Where it came from (`builtin:parquet` or a file path), for messages.
+    pub origin: PathBuf,
+    /// What it says about itself.
+    pub info: FormatInfo,
+    /// sha256 of the component bytes (hex).
+    pub sha256: String,
+    /// The `atio:encoder` version it was built against.
+    pub contract_version: String,
+    /// Everything it imports.
+    pub imports: Vec<String>,
+    /// Whether it came from the compile cache.
+    pub load_source: LoadSource,
+    /// How long loading took (compile or deserialise, link, `info`).
+    pub load_time: Duration,
+    pre: EncoderPluginPre<State>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").field("origin", &self.origin).field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    /// Loads a component: from this process's table, else the compile cache, else by compiling.
+    /// Refuses components that import anything beyond the sink and basic WASI, or that were built
+    /// against an incompatible contract.
+    pub fn load(origin: impl Into<PathBuf>, wasm: &[u8], limits: &PluginLimits) -> Result<Arc<Self>> {
+        static LOADED: Mutex<Option<HashMap<String, Arc<Plugin>>>> = Mutex::new(None);
+        let origin = origin.into();
+        let sha256 = hex::encode(sha2::Sha256::digest(wasm));
+        if let Some(plugin) = LOADED.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(HashMap::new).get(&sha256) {
+            return Ok(plugin.clone());
+        }
+        let started = Instant::now();
+        let _span = tracing::debug_span!("load_plugin", origin = %origin.display()).entered();
+        let fail = |message: String| Error::new(ErrorKind::Plugin, Step::LoadPlugin, &origin, message);
+        let engine = engine::engine();
+        let (component, load_source) =
+            cache::load(engine, wasm, &sha256).map_err(|error| fail(format!("not a valid WebAssembly component: {error:#}")))?;
+        let imports = imports::imports(engine, &component);
+        let forbidden = imports::forbidden(&imports);
+        if !forbidden.is_empty() {
+            return Err(fail(format!(
+                "refused: plugins may import only atio:encoder/sink and wasi cli/io/random/clocks, but this one imports {}",
+                forbidden.join(", ")
+            )));
+        }
+        let exports = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect::<Vec<_>>();
+        let contract_version = imports::contract_version(exports.iter().cloned().chain(imports.iter().cloned()))
+            .ok_or_else(|| fail(format!("not an atio encoder: it exports {} but not atio:encoder/encoder", exports.join(", "))))?;
+        check_contract(&contract_version).map_err(fail)?;
+        let linker = bindings::linker(engine).map_err(|error| fail(format!("linking: {error:#}")))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .and_then(EncoderPluginPre::new)
+            .map_err(|error| fail(format!("cannot be linked: {error:#}")))?;
+        let mut plugin = Self {
+            origin: origin.clone(),
+            info: FormatInfo { name: String::new(), version: String::new(), media_type: String::new(), extensions: Vec::new(), options: Vec::new() },
+            sha256: sha256.clone(),
+            contract_version,
+            imports,
+            load_source,
+            load_time: Duration::ZERO,
+            pre,
+        };
+        let mut instance = plugin.instantiate(limits, &origin)?;
+        let info = Instance::exports(&instance.plugin).call_info(&mut instance.store);
+        plugin.info = info.map_err(|error| instance.trap(error, Step::LoadPlugin, &origin))?.into();
+        plugin.load_time = started.elapsed();
+        let plugin = Arc::new(plugin);
+        LOADED.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(HashMap::new).insert(sha256, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// The encoder name, version and component hash, as recorded in manifests.
+    pub fn encoder_info(&self) -> crate::EncoderInfo {
+        crate::EncoderInfo { name: self.info.name.clone(), version: self.info.version.clone(), sha256: self.sha256.clone() }
+    }
+
+    fn instantiate(&self, limits: &PluginLimits, path: &Path) -> Result<Instance> {
+        let mut store = Store::new(engine::engine(), State::new(limits.memory, limits.output_quota));
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(engine::ticks(limits.timeout));
+        store.epoch_deadline_trap();
+        let mut instance = Instance { store, plugin: None, timeout: limits.timeout, name: self.origin.display().to_string() };
+        match self.pre.instantiate(&mut instance.store) {
+            Ok(plugin) => {
+                instance.plugin = Some(plugin);
+                Ok(instance)
+            }
+            Err(error) => Err(instance.trap(error, Step::LoadPlugin, path)),
+        }
+    }
+
+    /// Starts encoding one output: `destination` receives every byte the plugin writes, and is
+    /// handed back by [`Session::finish`].
+    pub fn open<W: Write + Send + 'static>(
+        self: &Arc<Self>,
+        schema: &SchemaRef,
+        options: &[(String, String)],
+        destination: W,
+        limits: &PluginLimits,
+        path: &Path,
+    ) -> Result<Session> {
+        let mut instance = self.instantiate(limits, path)?;
+        instance.name = format!("{} encoder", self.info.name);
+        instance.store.data_mut().destination = Some(Box::new(destination));
+        let ipc_error = |error: arrow::error::ArrowError| {
+            Error::new(ErrorKind::InvalidInput, Step::Encode, path, format!("cannot serialise the schema as Arrow IPC: {error}"))
+        };
+        let mut ipc = StreamWriter::try_new(Vec::new(), schema).map_err(ipc_error)?;
+        let schema_message = std::mem::take(ipc.get_mut());
+        let output = instance.store.data_mut().new_output().map_err(|error| instance.trap(error, Step::Encode, path))?;
+        let started = Instant::now();
+        let opened = Instance::exports(&instance.plugin).session().call_open(&mut instance.store, &schema_message, options, output);
+        let handle = match opened {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(error)) => return Err(instance.refusal(error, Step::Encode, path)),
+            Err(error) => return Err(instance.trap(error, Step::Encode, path)),
+        };
+        Ok(Session {
+            instance,
+            handle: Some(handle),
+            ipc,
+            path: path.to_path_buf(),
+            timeout: limits.timeout,
+            guest_time: started.elapsed(),
+            rows: 0,
+        })
+    }
+}
+
+fn check_contract(version: &str) -> std::result::Result<(), String> {
+    let ours = semver_prefix(CONTRACT_VERSION);
+    if semver_prefix(version) == ours {
+        Ok(())
+    } else {
+        Err(format!(
+            "incompatible plugin: built against atio:encoder@{version}, but this atio implements atio:encoder@{CONTRACT_VERSION} (compatible: {}.x)",
+            ours
+        ))
+    }
+}
+
+/// The semver compatibility class: `0.1` for 0.1.x, `1` for 1.x.y.
+fn semver_prefix(version: &str) -> String {
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}"),
+        (Some(major), _) => major.to_owned(),
+        _ => version.to_owned(),
+    }
+}
+
+/// A store with its instance, and the error mapping for calls into it.
+struct Instance {
+    store: Store<State>,
+    plugin: Option<EncoderPlugin>,
+    timeout: Duration,
+    name: String,
+}
+
+impl Instance {
+    fn exports(plugin: &Option<EncoderPlugin>) -> &bindings::EncoderExports {
+        plugin.as_ref().expect("instantiated").atio_encoder_encoder()
+    }
+
+    /// A trap (or host error) inside the plugin: timeout, memory, panic, anything else.
+    fn trap(&mut self, error: wasmtime::Error, step: Step, path: &Path) -> Error {
+        let state = self.store.data();
+        let mut message = if let Some(desired) = state.limits.refused {
+            format!(
+                "{}: exceeded the plugin memory limit of {} MiB (tried to grow to {} MiB; see --plugin-memory)",
+                self.name,
+                state.limits.limit() >> 20,
+                desired >> 20
+            )
+        } else if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+            format!("{}: timed out: one call ran longer than {:?} (see --plugin-timeout)", self.name, self.timeout)
+        } else {
+            format!("{}: crashed: {error:#}", self.name)
+        };
+        let stderr = state.stderr_text();
+        if !stderr.is_empty() {
+            message.push_str(&format!("; plugin stderr: {stderr}"));
+        }
+        self.plugin = None;
+        Error::new(ErrorKind::Plugin, step, path, message)
+    }
+
+    /// The plugin returned an `encode-error`.
+    fn refusal(&mut self, error: EncodeError, step: Step, path: &Path) -> Error {
+        let state = self.store.data_mut();
+        if let Some(io_error) = state.sink_error.take() {
+            return Error::io(Step::Write, path, io_error);
+        }
+        if let Some(refusal) = &state.refusal {
+            return Error::new(ErrorKind::Plugin, step, path, format!("{}: {refusal} (see --plugin-output-quota)", self.name));
+        }
+        let (kind, what, message) = match error {
+            EncodeError::InvalidOptions(message) => (ErrorKind::InvalidInput, "invalid option", message),
+            EncodeError::InvalidInput(message) => (ErrorKind::InvalidInput, "invalid input", message),
+            EncodeError::Unsupported(message) => (ErrorKind::UnsupportedFormat, "unsupported", message),
+            EncodeError::SinkRejected(message) => (ErrorKind::Plugin, "output rejected", message),
+            EncodeError::Internal(message) => (ErrorKind::Plugin, "failed", message),
+        };
+        Error::new(kind, step, path, format!("{}: {what}: {message}", self.name))
+    }
+}
+
+/// One output being encoded by a plugin instance.
+pub struct Session {
+    instance: Instance,
+    handle: Option<ResourceAny>,
+    ipc: StreamWriter<Vec<u8>>,
+    path: PathBuf,
+    timeout: Duration,
+    guest_time: Duration,
+    rows: u64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("path", &self.path).field("rows", &self.rows).finish_non_exhaustive()
+    }
+}
+
+/// What a finished session hands back.
+#[derive(Debug)]
+pub struct Finished<W> {
+    /// The destination, with every byte the plugin wrote.
+    pub destination: W,
+    /// Rows the plugin reports encoding.
+    pub rows: u64,
+    /// Bytes the plugin wrote.
+    pub bytes: u64,
+    /// Facts the plugin wants recorded.
+    pub metadata: Vec<(String, String)>,
+    /// Time inside the plugin (all calls).
+    pub guest_time: Duration,
+}
+
+impl Session {
+    /// Encodes one batch.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let Some(handle) = self.handle else {
+            return Err(Error::new(ErrorKind::Plugin, Step::Encode, &self.path, "the encoder session is closed"));
+        };
+        self.ipc.write(batch).map_err(|error| {
+            Error::new(ErrorKind::InvalidInput, Step::Encode, &self.path, format!("cannot serialise a batch as Arrow IPC: {error}"))
+        })?;
+        let message = std::mem::take(self.ipc.get_mut());
+        self.call(|instance| {
+            Instance::exports(&instance.plugin).session().call_write_batch(&mut instance.store, handle, &message)
+        })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Finishes the output and hands the destination back.
+    pub fn finish<W: Write + Send + 'static>(mut self) -> Result<Finished<W>> {
+        let Some(handle) = self.handle else {
+            return Err(Error::new(ErrorKind::Plugin, Step::Encode, &self.path, "the encoder session is closed"));
+        };
+        let summary = self.call(|instance| {
+            Instance::exports(&instance.plugin).session().call_finish(&mut instance.store, handle)
+        })?;
+        self.handle = None;
+        let _ = handle.resource_drop(&mut self.instance.store);
+        let state = self.instance.store.data_mut();
+        let mut destination = state.destination.take().expect("the destination stays until finish");
+        destination.flush().map_err(|error| Error::io(Step::Write, &self.path, error))?;
+        let destination = *destination.into_any().downcast::<W>().expect("finish asks for the type open was given");
+        if summary.rows != self.rows {
+            tracing::warn!(path = %self.path.display(), "encoder reported {} rows, {} were sent", summary.rows, self.rows);
+        }
+        Ok(Finished { destination, rows: self.rows, bytes: state.written, metadata: summary.metadata, guest_time: self.guest_time })
+    }
+
+    /// Time spent inside the plugin so far.
+    pub fn guest_time(&self) -> Duration {
+        self.guest_time
+    }
+
+    fn call<T>(
+        &mut self,
+        call: impl FnOnce(&mut Instance) -> wasmtime::Result<std::result::Result<T, EncodeError>>,
+    ) -> Result<T> {
+        if self.instance.plugin.is_none() {
+            return Err(Error::new(ErrorKind::Plugin, Step::Encode, &self.path, "the plugin instance was discarded after a trap"));
+        }
+        self.instance.store.set_epoch_deadline(engine::ticks(self.timeout));
+        let started = Instant::now();
+        let outcome = call(&mut self.instance);
+        self.guest_time += started.elapsed();
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                self.handle = None;
+                Err(self.instance.refusal(error, Step::Encode, &self.path))
+            }
+            Err(error) => {
+                self.handle = None;
+                Err(self.instance.trap(error, Step::Encode, &self.path))
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Not finished: tell a healthy plugin to abort. Its output (the destination) is dropped
+        // with the store, which for a staging file removes it.
+        if let (Some(handle), Some(plugin)) = (self.handle.take(), self.instance.plugin.as_ref()) {
+            self.instance.store.set_epoch_deadline(engine::ticks(Duration::from_secs(1)));
+            let _ = plugin.atio_encoder_encoder().session().call_abort(&mut self.instance.store, handle);
+        }
+    }
+}

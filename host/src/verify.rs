@@ -1,0 +1,59 @@
+//! `atio verify`: does a file still match its `_SUCCESS` manifest?
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, ErrorKind, Result, Step};
+use crate::hash;
+use crate::manifest::{self, Manifest};
+
+/// A file that matched its manifest.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verified {
+    /// The data file checked.
+    pub path: PathBuf,
+    /// Its marker.
+    pub marker: PathBuf,
+    /// What the marker says (and the file matched).
+    pub manifest: Manifest,
+}
+
+/// Checks `path` against `<path>._SUCCESS`: size and content hash. Any disagreement, or a missing
+/// or unreadable marker, is a `verification` error saying exactly what differs.
+pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
+    let path = path.as_ref();
+    let fail = |message: String| Error::new(ErrorKind::Verification, Step::Verify, path, message);
+    let name = path.file_name().ok_or_else(|| fail("not a file path".into()))?;
+    let marker = path.with_file_name(manifest::marker_name(name));
+    let marker_bytes = match std::fs::read(&marker) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail(format!("no _SUCCESS marker ({} does not exist)", marker.display())));
+        }
+        Err(error) => return Err(Error::io(Step::Verify, &marker, error)),
+    };
+    let manifest = Manifest::from_json(&marker_bytes, &marker)?;
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail("the data file is missing but its _SUCCESS marker exists".into()));
+        }
+        Err(error) => return Err(Error::io(Step::Verify, path, error)),
+    };
+    let (bytes, digest) = hash::hash_reader(file).map_err(|error| Error::io(Step::Verify, path, error))?;
+    if bytes != manifest.bytes {
+        return Err(fail(format!(
+            "size is {bytes} bytes but the marker records {} (truncated or appended to)",
+            manifest.bytes
+        )));
+    }
+    if digest != manifest.hash {
+        return Err(fail(format!(
+            "content hash is {digest} but the marker records {} (altered after commit)",
+            manifest.hash
+        )));
+    }
+    Ok(Verified { path: path.to_path_buf(), marker, manifest })
+}

@@ -1,0 +1,76 @@
+//! `atio::write`: record batches → an encoder plugin → an atomically committed file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use arrow::array::{RecordBatch, RecordBatchReader};
+
+use crate::commit::AtomicFile;
+use crate::error::Result;
+use crate::formats::{self, EncoderChoice};
+use crate::input;
+use crate::options::Options;
+use crate::plugin::PluginLimits;
+use crate::report::Report;
+
+/// Options for [`write`].
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// How the file is committed.
+    pub commit: Options,
+    /// The encoder; `None` picks it by the output's extension.
+    pub encoder: Option<EncoderChoice>,
+    /// `key=value` options passed to the encoder, in order.
+    pub encoder_options: Vec<(String, String)>,
+    /// Sandbox limits for the encoder.
+    pub limits: PluginLimits,
+}
+
+/// Progress of a streaming write, reported after each batch.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Rows encoded so far.
+    pub rows: u64,
+    /// Batches encoded so far.
+    pub batches: u64,
+    /// Time inside the encoder so far.
+    pub guest_time: Duration,
+}
+
+/// Encodes every batch of `source` into `path` and commits it atomically. Streams: memory is
+/// bounded by one batch plus the encoder's own buffers, never by the input size.
+pub fn write(path: impl AsRef<Path>, source: impl RecordBatchReader, options: &WriteOptions) -> Result<Report> {
+    write_with_progress(path, source, options, |_| {})
+}
+
+/// [`write`], calling `on_progress` after each batch.
+pub fn write_with_progress(
+    path: impl AsRef<Path>,
+    source: impl RecordBatchReader,
+    options: &WriteOptions,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<Report> {
+    let path = path.as_ref();
+    let plugin = formats::resolve(options.encoder.as_ref(), path, &options.limits)?;
+    let file = AtomicFile::create(path, &options.commit)?;
+    let target = file.target_path().to_path_buf();
+    let _span = tracing::debug_span!("write", path = %target.display(), format = %plugin.info.name).entered();
+    let schema = source.schema();
+    let mut session = plugin.open(&schema, &options.encoder_options, file, &options.limits, &target)?;
+    let mut progress = Progress::default();
+    for batch in source {
+        let batch: RecordBatch = batch.map_err(|error| input::arrow_error(&target, error))?;
+        session.write_batch(&batch)?;
+        progress.rows += batch.num_rows() as u64;
+        progress.batches += 1;
+        progress.guest_time = session.guest_time();
+        on_progress(&progress);
+    }
+    let finished = session.finish::<AtomicFile>()?;
+    let mut file = finished.destination;
+    file.set_format(plugin.info.name.clone());
+    file.set_rows(finished.rows);
+    file.set_encoder(plugin.encoder_info());
+    file.add_encode_time(finished.guest_time);
+    file.commit()
+}

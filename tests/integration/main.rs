@@ -1,0 +1,8 @@
+//! atio's integration tests: one test binary, one module per area.
+//!
+//! Tests assert real outcomes: bytes on disk, files read back by independent readers, exit codes
+//! and error text, and that no staging file is ever left behind.
+
+mod cli;
+mod commit;
+mod support;

@@ -1,0 +1,81 @@
+//! Helpers shared by the test modules.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `atio` binary built for this test run.
+pub fn atio() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_atio"))
+}
+
+/// Runs `atio` with `args` in `dir`, feeding `stdin`.
+pub fn run_atio(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = atio()
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn atio");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Text of stderr, for assertions.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Text of stdout, for assertions.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Every atio staging file or directory under `dir` (recursively).
+pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if is_staging_name(&entry.file_name()) {
+            found.push(path.clone());
+        }
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(leftovers(&path));
+        }
+    }
+    found
+}
+
+fn is_staging_name(name: &OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with('.') && name.contains(".atio-")
+}
+
+/// Asserts nothing atio staged is left under `dir`.
+#[track_caller]
+pub fn assert_no_leftovers(dir: &Path) {
+    let found = leftovers(dir);
+    assert!(found.is_empty(), "staging leftovers: {found:?}");
+}
+
+/// Parses `<path>._SUCCESS`.
+pub fn marker(path: &Path) -> serde_json::Value {
+    let mut name = path.file_name().unwrap().to_os_string();
+    name.push("._SUCCESS");
+    let text = std::fs::read(path.with_file_name(name)).expect("marker exists");
+    serde_json::from_slice(&text).expect("marker is JSON")
+}
+
+/// xxh3-128 of bytes, computed independently of atio's hasher wrapper.
+pub fn xxh3(bytes: &[u8]) -> String {
+    format!("xxh3-128:{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// Whether this process runs as root (then permission tests drop privileges in a child).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
