@@ -17,7 +17,7 @@ mod options;
 mod report;
 mod verify;
 
-pub use commit::interrupt::{interrupt, is_interrupted};
+pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
 pub use commit::{AtomicFile, commit_group, new_run_id, write_bytes};
 pub use error::{Error, ErrorKind, Result, Step};

@@ -35,6 +35,11 @@ pub fn run() -> ExitCode {
 /// every target stays intact (a commit already publishing is allowed to finish first).
 fn install_signal_handlers() {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    // Set the flag inside the handler itself: a commit checks it before publishing, so nothing
+    // is published once the signal has arrived, however late the cleanup thread runs.
+    for signal in [SIGINT, SIGTERM] {
+        let _ = signal_hook::flag::register(signal, atio::interrupt_flag());
+    }
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
     };

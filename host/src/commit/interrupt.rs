@@ -10,9 +10,9 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Commits hold this shared while they publish; `interrupt()` takes it exclusively.
 static PUBLISHING: RwLock<()> = RwLock::new(());
@@ -34,7 +34,13 @@ pub fn interrupt() -> usize {
         .count()
 }
 
-/// Whether `interrupt()` has been called.
+/// The flag `interrupt()` sets, for a signal handler to set directly (async-signal-safe), so
+/// that no commit can start publishing between the signal and `interrupt()` running.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    INTERRUPTED.clone()
+}
+
+/// Whether `interrupt()` has been called (or the flag set).
 pub fn is_interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }

@@ -263,9 +263,7 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
     }
     let span = tracing::debug_span!("commit", files = files.len(), path = %first.target.path.display());
     let _span = span.enter();
-    for file in &mut files {
-        file.seal()?;
-    }
+    parallel(&mut files, AtomicFile::seal)?;
     if let Some(file) = files.iter().find(|file| file.options.no_clobber && file.target.existing.is_some()) {
         return Err(Error::new(
             ErrorKind::Conflict,
@@ -316,11 +314,13 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
     // Step 7: markers, with the same protocol, one directory fsync for all.
     let stopwatch = Stopwatch::start();
     let mut reports: Vec<Report> = files.iter().map(AtomicFile::report).collect();
-    let mut markers = Vec::new();
-    for (file, report) in files.iter().zip(&reports).filter(|(file, _)| file.options.marker) {
-        let manifest = file.manifest(report, finished_at);
-        markers.push((file, stage_marker(file, &manifest).map_err(marker_failed)?));
-    }
+    let mut pending: Vec<(&AtomicFile, Manifest)> = files
+        .iter()
+        .zip(&reports)
+        .filter(|(file, _)| file.options.marker)
+        .map(|(file, report)| (file, file.manifest(report, finished_at)))
+        .collect();
+    let mut markers = parallel(&mut pending, |(file, manifest)| Ok((*file, stage_marker(file, manifest)?))).map_err(marker_failed)?;
     for (file, marker) in &mut markers {
         let marker_name = manifest::marker_name(&file.target.name);
         file.target.rename(&marker.name, &marker_name, false).map_err(marker_failed)?;
@@ -338,6 +338,27 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
         report.timings.total = file.started.elapsed();
     }
     Ok(reports)
+}
+
+/// Most threads a group commit uses to fsync files concurrently.
+const SYNC_THREADS: usize = 8;
+
+/// Runs `work` on every item, spread over up to `SYNC_THREADS` threads, so that the fsyncs of a
+/// group overlap and the filesystem can fold them into fewer journal commits. Every item is
+/// processed; the first error is returned.
+fn parallel<T: Send, R: Send>(items: &mut [T], work: impl Fn(&mut T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    if items.len() < 2 {
+        return items.iter_mut().map(&work).collect();
+    }
+    let chunk = items.len().div_ceil(SYNC_THREADS);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks_mut(chunk)
+            .map(|chunk| scope.spawn(move || chunk.iter_mut().map(work).collect::<Vec<Result<R>>>()))
+            .collect();
+        workers.into_iter().flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
 }
 
 /// A staged marker: removed on drop unless published.
