@@ -7,15 +7,22 @@
 //!
 //! - Raw bytes: [`AtomicFile`] (an `io::Write` with `commit`) and [`write_bytes`].
 //! - Many files in one directory with one directory fsync: [`commit_group`].
+//! - Record batches through a sandboxed encoder: [`write()`] (formats in [`formats`], the WASM
+//!   runtime in [`plugin`], input readers in [`input`]).
 //! - Checks and sweeps: [`verify()`], [`clean`].
 
 pub mod commit;
 mod error;
+pub mod formats;
 pub mod hash;
+pub mod input;
 pub mod manifest;
 mod options;
+pub mod plugin;
 mod report;
+pub mod sample;
 mod verify;
+mod write;
 
 pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
@@ -24,3 +31,4 @@ pub use error::{Error, ErrorKind, Result, Step};
 pub use options::{Durability, Options, Symlinks};
 pub use report::{EncoderInfo, Report, StepTimings};
 pub use verify::{Verified, verify};
+pub use write::{Progress, WriteOptions, write, write_with_progress};

@@ -33,6 +33,8 @@ pub struct Progress {
     pub rows: u64,
     /// Batches encoded so far.
     pub batches: u64,
+    /// Output bytes so far.
+    pub bytes: u64,
     /// Time inside the encoder so far.
     pub guest_time: Duration,
 }
@@ -64,6 +66,7 @@ pub fn write_with_progress(
         progress.rows += batch.num_rows() as u64;
         progress.batches += 1;
         progress.guest_time = session.guest_time();
+        progress.bytes = session.bytes_written();
         on_progress(&progress);
     }
     let finished = session.finish::<AtomicFile>()?;

@@ -82,10 +82,101 @@ pub enum Command {
         #[arg(long, short)]
         recursive: bool,
     },
-    /// Write a sample dataset atomically and print the report.
+    /// Encode INPUT (CSV, JSON lines, Parquet, Arrow IPC) into OUTPUT with a sandboxed encoder,
+    /// atomically.
+    Write(WriteArgs),
+    /// Manage encoder plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Write a sample dataset atomically in every built-in format, verify it, print the reports.
     Demo {
         /// Where to write it.
         #[arg(default_value = "atio-demo")]
         dir: PathBuf,
+    },
+}
+
+/// `atio write` arguments.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Input data: CSV, JSON lines, Parquet or Arrow IPC (by extension or --input-format); `-`
+    /// for stdin.
+    pub input: PathBuf,
+    /// The file to write; its extension picks the format unless --format or --plugin is given.
+    pub output: PathBuf,
+    /// Output format (a built-in or installed plugin name; see `atio plugins list`).
+    #[arg(long, short = 'f', conflicts_with = "plugin")]
+    pub format: Option<String>,
+    /// Encode with this plugin component (.wasm) instead of a named format.
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+    /// Encoder option `key=value` (repeatable; see `atio plugins inspect FORMAT`).
+    #[arg(short = 'o', long = "option", value_parser = parse_key_value)]
+    pub options: Vec<(String, String)>,
+    /// Input format when the input's name does not tell.
+    #[arg(long, value_enum)]
+    pub input_format: Option<atio::input::InputFormat>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Sandbox limits for encoder plugins.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Longest one plugin call (open, one batch, finish) may run, e.g. `30s`.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub plugin_timeout: std::time::Duration,
+    /// Most memory a plugin instance may use, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub plugin_memory: usize,
+    /// Most bytes a plugin may write for one output (default: no limit).
+    #[arg(long)]
+    pub plugin_output_quota: Option<u64>,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> atio::plugin::PluginLimits {
+        atio::plugin::PluginLimits {
+            timeout: self.plugin_timeout,
+            memory: self.plugin_memory << 20,
+            output_quota: self.plugin_output_quota,
+        }
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("expected key=value, got `{text}`"))
+}
+
+/// `atio plugins` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List built-in and installed formats.
+    List,
+    /// Validate a plugin component and install it under its format name.
+    Add {
+        /// The plugin's .wasm component.
+        file: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Show a format's or a plugin file's info, contract version, imports, sha256 and options.
+    Inspect {
+        /// A format name or a .wasm file.
+        plugin: String,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Uninstall a plugin.
+    Remove {
+        /// Its format name.
+        name: String,
+    },
+    /// Precompile every built-in and installed plugin into the compile cache.
+    Warm {
+        #[command(flatten)]
+        limits: LimitArgs,
     },
 }

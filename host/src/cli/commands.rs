@@ -5,8 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use arrow::array::RecordBatchIterator;
 
-use super::args::{Cli, Command};
+use super::args::{Cli, Command, PluginsCommand, WriteArgs};
 use super::output;
 
 pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
@@ -18,6 +19,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             let options = atio::CleanOptions { older_than: *older_than, dry_run: *dry_run, recursive: *recursive };
             clean(dir, &options, global.json)
         }
+        Command::Write(args) => write(args, cli),
+        Command::Plugins(command) => plugins(command, global.json),
         Command::Demo { dir } => demo(dir, cli),
     }
 }
@@ -43,6 +46,118 @@ fn put(path: &Path, cli: &Cli) -> Result<ExitCode> {
     let report = file.commit()?;
     output::report(&report, cli.global.json, cli.global.verbose);
     Ok(ExitCode::SUCCESS)
+}
+
+/// INPUT → encoder → OUTPUT, atomically.
+fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
+    let encoder = match (&args.plugin, &args.format) {
+        (Some(plugin), _) => Some(atio::formats::EncoderChoice::PluginFile(plugin.clone())),
+        (None, Some(format)) => Some(atio::formats::EncoderChoice::Format(format.clone())),
+        (None, None) => None,
+    };
+    let options = atio::WriteOptions {
+        commit: cli.global.options(),
+        encoder,
+        encoder_options: args.options.clone(),
+        limits: args.limits.limits(),
+    };
+    let reader = atio::input::open(&args.input, args.input_format)?;
+    let bar = output::progress_bar(cli.global.progress, None);
+    let report = atio::write_with_progress(&args.output, reader, &options, |progress| {
+        bar.set_position(progress.bytes);
+        bar.set_message(format!("{} rows", progress.rows));
+    })?;
+    bar.finish_and_clear();
+    output::report(&report, cli.global.json, cli.global.verbose);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plugins(command: &PluginsCommand, json: bool) -> Result<ExitCode> {
+    match command {
+        PluginsCommand::List => {
+            let installed = atio::formats::installed()?;
+            if json {
+                let builtins = atio::formats::builtin_names();
+                println!("{}", serde_json::json!({"builtin": builtins, "installed": installed}));
+                return Ok(ExitCode::SUCCESS);
+            }
+            for name in atio::formats::builtin_names() {
+                println!("{name:<12} built-in");
+            }
+            for plugin in installed {
+                println!(
+                    "{:<12} installed  v{}  .{}  atio:encoder@{}  sha256:{}",
+                    plugin.name,
+                    plugin.version,
+                    plugin.extensions.join(" ."),
+                    plugin.contract_version,
+                    &plugin.sha256[..16]
+                );
+            }
+        }
+        PluginsCommand::Add { file, limits } => {
+            let installed = atio::formats::install(file, &limits.limits())?;
+            if json {
+                println!("{}", serde_json::to_string(&installed)?);
+            } else {
+                println!("installed {} v{} (.{})", installed.name, installed.version, installed.extensions.join(" ."));
+            }
+        }
+        PluginsCommand::Inspect { plugin, limits } => {
+            let limits = limits.limits();
+            let path = Path::new(plugin);
+            let loaded = if plugin.ends_with(".wasm") || path.is_file() {
+                atio::formats::load_file(path, &limits)?
+            } else {
+                atio::formats::load_format(plugin, &limits, Path::new(plugin))?
+            };
+            inspect(&loaded, json);
+        }
+        PluginsCommand::Remove { name } => {
+            atio::formats::uninstall(name)?;
+            if !json {
+                println!("removed {name}");
+            }
+        }
+        PluginsCommand::Warm { limits } => {
+            let limits = limits.limits();
+            let mut names: Vec<String> = atio::formats::builtin_names().into_iter().map(str::to_owned).collect();
+            names.extend(atio::formats::installed()?.into_iter().map(|plugin| plugin.name));
+            for name in names {
+                let plugin = atio::formats::load_format(&name, &limits, Path::new(&name))?;
+                if !json {
+                    println!("{name:<12} {:?} in {:.1} ms", plugin.load_source, plugin.load_time.as_secs_f64() * 1e3);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(plugin: &atio::plugin::Plugin, json: bool) {
+    if json {
+        let value = serde_json::json!({
+            "origin": plugin.origin,
+            "info": plugin.info,
+            "contract_version": plugin.contract_version,
+            "imports": plugin.imports,
+            "sha256": plugin.sha256,
+        });
+        println!("{value}");
+        return;
+    }
+    let info = &plugin.info;
+    println!("{} v{} ({})", info.name, info.version, info.media_type);
+    println!("  origin      {}", plugin.origin.display());
+    println!("  extensions  .{}", info.extensions.join(" ."));
+    println!("  contract    atio:encoder@{}", plugin.contract_version);
+    println!("  sha256      {}", plugin.sha256);
+    println!("  imports     {}", plugin.imports.join(", "));
+    println!("  options");
+    for option in &info.options {
+        let default = option.default.as_deref().map(|value| format!(" (default {value})")).unwrap_or_default();
+        println!("    {:<22} {}{default}", option.name, option.description);
+    }
 }
 
 fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
@@ -89,26 +204,30 @@ fn clean(dir: &Path, options: &atio::CleanOptions, json: bool) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a sample dataset atomically, verifies it, and prints the reports.
+/// Writes the sample dataset in every built-in format, verifies each file, prints the reports.
 fn demo(dir: &Path, cli: &Cli) -> Result<ExitCode> {
-    let options = cli.global.options();
-    let path = dir.join("sample.csv");
-    let mut file = atio::AtomicFile::create(&path, &options)?;
-    file.set_format("csv");
-    let staging = file.staging_path().unwrap_or_default();
-    let rows = 100_000u64;
-    let mut text = String::from("id,value,label,flag\n");
-    for id in 0..rows {
-        text.push_str(&format!("{id},{:.3},item-{:08},{}\n", id as f64 * 0.5, id * 7 % 100_000, id % 3 == 0));
-    }
-    file.write_all(text.as_bytes()).map_err(|error| atio::Error::io(atio::Step::Write, &staging, error))?;
-    file.set_rows(rows);
-    let report = file.commit()?;
-    output::report(&report, cli.global.json, cli.global.verbose);
-    if options.marker {
-        let verified = atio::verify(&path).with_context(|| format!("verifying {}", path.display()))?;
-        if !cli.global.json {
-            println!("verified {} against {}", path.display(), verified.marker.display());
+    const ROWS: u64 = 200_000;
+    let batches = atio::sample::batches(ROWS, atio::input::BATCH_ROWS);
+    let schema = atio::sample::schema();
+    for format in atio::formats::builtin_names() {
+        let (batches, schema) = if format == "npy" {
+            // NumPy holds one numeric type: write the `value` column as a 1-D float64 array.
+            let column = schema.index_of("value")?;
+            let projected: Vec<_> = batches.iter().map(|batch| batch.project(&[column])).collect::<Result<_, _>>()?;
+            (projected, std::sync::Arc::new(schema.project(&[column])?))
+        } else {
+            (batches.clone(), schema.clone())
+        };
+        let path = dir.join(format!("sample.{format}"));
+        let options = atio::WriteOptions { commit: cli.global.options(), ..atio::WriteOptions::default() };
+        let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        let report = atio::write(&path, reader, &options).with_context(|| format!("demo: writing {}", path.display()))?;
+        output::report(&report, cli.global.json, cli.global.verbose);
+        if report.marker.is_some() {
+            atio::verify(&path).with_context(|| format!("demo: verifying {}", path.display()))?;
+            if !cli.global.json {
+                println!("  verified against its _SUCCESS manifest");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -14,7 +14,7 @@ wasmtime::component::bindgen!({
     with: { "atio:encoder/sink.output": Output },
 });
 
-pub(crate) use atio::encoder::types::{EncodeError, FormatInfo, OptionSpec, Summary};
+pub(crate) use atio::encoder::types::{EncodeError, FormatInfo};
 pub(crate) use exports::atio::encoder::encoder::Guest as EncoderExports;
 
 /// Where a session's output goes: any `Write`, recoverable as its concrete type afterwards.

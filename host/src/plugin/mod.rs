@@ -383,6 +383,11 @@ impl Session {
         self.guest_time
     }
 
+    /// Bytes the plugin has written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.instance.store.data().written
+    }
+
     fn call<T>(
         &mut self,
         call: impl FnOnce(&mut Instance) -> wasmtime::Result<std::result::Result<T, EncodeError>>,

@@ -1,14 +1,15 @@
-//! Test plugin `fail-finish`: writes some bytes in `write-batch`, then fails in `finish` with
+//! Test plugin `fail-finish`: writes 1 MiB per batch in `write-batch` (one full sink chunk, so
+//! the bytes really reach the host's output), then fails in `finish` with
 //! `internal("atio-test: finish failed")`. The host must discard the partial output.
 
 use std::io::Write;
 
 use atio_encoder_sdk::{
-    EncodeError, Encoder, FormatInfo, Options, RecordBatch, SchemaRef, SinkWriter, Summary,
-    export_encoder,
+    EncodeError, Encoder, FormatInfo, Options, RecordBatch, SINK_BUFFER_SIZE, SchemaRef,
+    SinkWriter, Summary, export_encoder,
 };
 
-/// Writes a line per batch, then refuses to finish.
+/// Writes 1 MiB per batch, then refuses to finish.
 #[derive(Debug)]
 pub struct FailFinish {
     out: SinkWriter,
@@ -25,7 +26,11 @@ impl Encoder for FailFinish {
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
-        writeln!(self.out, "atio-test: partial batch of {} rows", batch.num_rows())?;
+        let line = format!("atio-test: partial batch of {} rows\n", batch.num_rows());
+        let mut chunk = line.into_bytes();
+        chunk.resize(SINK_BUFFER_SIZE, b'.');
+        // A full chunk goes to the host at once.
+        self.out.write_all(&chunk)?;
         Ok(())
     }
 
