@@ -18,15 +18,36 @@ const BUILTINS: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let host_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = host_dir.parent().expect("host/ lives in the workspace root");
+    let host_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let root = host_dir
+        .parent()
+        .expect("host/ lives in the workspace root");
     let guest_dir = root.join("guest-formats");
-    let target_dir = std::env::var_os("ATIO_GUEST_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("guest-formats"));
-    for watched in ["guest-formats/Cargo.toml", "guest-formats/Cargo.lock", "wit"] {
+    let target_dir = std::env::var_os("ATIO_GUEST_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("guest-formats"));
+    for watched in [
+        "guest-formats/Cargo.toml",
+        "guest-formats/Cargo.lock",
+        "wit",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
-    for member in ["sdk", "parquet", "csv", "jsonl", "arrow", "npy", "test-plugins"] {
-        println!("cargo:rerun-if-changed={}", guest_dir.join(member).display());
+    for member in [
+        "sdk",
+        "parquet",
+        "csv",
+        "jsonl",
+        "arrow",
+        "npy",
+        "test-plugins",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            guest_dir.join(member).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=ATIO_GUEST_ZSTD");
     println!("cargo:rerun-if-env-changed=ATIO_GUEST_TARGET_DIR");
@@ -34,14 +55,24 @@ fn main() {
     build_guests(&guest_dir, &target_dir);
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
-    let mut generated = String::from("/// (format name, component bytes) of every built-in encoder.\npub(crate) const BUILTINS: &[(&str, &[u8])] = &[\n");
+    let mut generated = String::from(
+        "/// (format name, component bytes) of every built-in encoder.\npub(crate) const BUILTINS: &[(&str, &[u8])] = &[\n",
+    );
     for (format, package) in BUILTINS {
         let wasm = out_dir.join(format!("{package}.wasm"));
-        assert!(wasm.exists(), "the guest build did not produce {}", wasm.display());
-        generated.push_str(&format!("    ({format:?}, include_bytes!({:?})),\n", wasm.display().to_string()));
+        assert!(
+            wasm.exists(),
+            "the guest build did not produce {}",
+            wasm.display()
+        );
+        generated.push_str(&format!(
+            "    ({format:?}, include_bytes!({:?})),\n",
+            wasm.display().to_string()
+        ));
     }
     generated.push_str("];\n");
-    let generated_path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_formats.rs");
+    let generated_path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("builtin_formats.rs");
     std::fs::write(&generated_path, generated).expect("writing builtin_formats.rs");
     // The hostile plugins the integration tests load.
     println!("cargo:rustc-env=ATIO_GUEST_WASM_DIR={}", out_dir.display());
@@ -52,7 +83,13 @@ fn build_guests(guest_dir: &Path, target_dir: &Path) {
     let mut command = Command::new(cargo);
     command
         .current_dir(guest_dir)
-        .args(["build", "--release", "--workspace", "--target", "wasm32-wasip2"])
+        .args([
+            "build",
+            "--release",
+            "--workspace",
+            "--target",
+            "wasm32-wasip2",
+        ])
         .env("CARGO_TARGET_DIR", target_dir);
     if std::env::var_os("ATIO_GUEST_ZSTD").is_some_and(|value| value == "1") {
         command.args(["--features", "atio-format-parquet/zstd"]);
@@ -61,16 +98,31 @@ fn build_guests(guest_dir: &Path, target_dir: &Path) {
     // The outer build's settings are for the host, not for wasm32-wasip2 (keep the jobserver).
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        let host_only = (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_MAKEFLAGS")
-            || matches!(
-                &*key,
-                "RUSTC" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTC_LINKER" | "RUSTDOC" | "RUSTFLAGS"
-                    | "TARGET" | "HOST" | "OUT_DIR" | "PROFILE" | "OPT_LEVEL" | "DEBUG" | "NUM_JOBS"
-            );
+        let host_only =
+            (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_MAKEFLAGS")
+                || matches!(
+                    &*key,
+                    "RUSTC"
+                        | "RUSTC_WRAPPER"
+                        | "RUSTC_WORKSPACE_WRAPPER"
+                        | "RUSTC_LINKER"
+                        | "RUSTDOC"
+                        | "RUSTFLAGS"
+                        | "TARGET"
+                        | "HOST"
+                        | "OUT_DIR"
+                        | "PROFILE"
+                        | "OPT_LEVEL"
+                        | "DEBUG"
+                        | "NUM_JOBS"
+                );
         if host_only {
             command.env_remove(&*key);
         }
     }
     let status = command.status().expect("running cargo for guest-formats");
-    assert!(status.success(), "building guest-formats for wasm32-wasip2 failed ({status}); see the output above");
+    assert!(
+        status.success(),
+        "building guest-formats for wasm32-wasip2 failed ({status}); see the output above"
+    );
 }

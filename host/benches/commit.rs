@@ -24,7 +24,19 @@ fn main() {
         (256 << 20, "256 MiB", 3),
     ];
     println!("commit overhead (median of N runs; ratio = atio / baseline, lower is better)\n");
-    println!("{:<9} {:>4} | {:>12} {:>12} {:>7} {:>12} {:>7} | {:>12} {:>12} {:>7}", "size", "N", "full: hand", "atio", "ratio", "+marker", "ratio", "none: plain", "atio", "ratio");
+    println!(
+        "{:<9} {:>4} | {:>12} {:>12} {:>7} {:>12} {:>7} | {:>12} {:>12} {:>7}",
+        "size",
+        "N",
+        "full: hand",
+        "atio",
+        "ratio",
+        "+marker",
+        "ratio",
+        "none: plain",
+        "atio",
+        "ratio"
+    );
     for &(size, label, runs) in sizes {
         let runs = if quick { runs.min(3) } else { runs };
         if quick && size > 16 << 20 {
@@ -32,16 +44,29 @@ fn main() {
         }
         let data = vec![0x5au8; size];
         let target = dir.path().join("target.bin");
-        let full_no_marker = Options { marker: false, ..Options::default() };
-        let none_no_marker = Options { marker: false, durability: Durability::None, ..Options::default() };
+        let full_no_marker = Options {
+            marker: false,
+            ..Options::default()
+        };
+        let none_no_marker = Options {
+            marker: false,
+            durability: Durability::None,
+            ..Options::default()
+        };
         let hand = median(runs, || hand_durable(&target, &data));
-        let atio = median(runs, || drop(atio::write_bytes(&target, &data, &full_no_marker).unwrap()));
-        let marker = median(runs, || drop(atio::write_bytes(&target, &data, &Options::default()).unwrap()));
+        let atio = median(runs, || {
+            drop(atio::write_bytes(&target, &data, &full_no_marker).unwrap())
+        });
+        let marker = median(runs, || {
+            drop(atio::write_bytes(&target, &data, &Options::default()).unwrap())
+        });
         let plain = median(runs, || {
             let mut file = File::create(&target).unwrap();
             file.write_all(&data).unwrap();
         });
-        let atio_none = median(runs, || drop(atio::write_bytes(&target, &data, &none_no_marker).unwrap()));
+        let atio_none = median(runs, || {
+            drop(atio::write_bytes(&target, &data, &none_no_marker).unwrap())
+        });
         println!(
             "{label:<9} {runs:>4} | {:>12} {:>12} {:>7.2} {:>12} {:>7.2} | {:>12} {:>12} {:>7.2}",
             ms(hand),
@@ -57,9 +82,15 @@ fn main() {
 
     let files = if quick { 1000 } else { 10_000 };
     println!("\n{files} files of 1 KiB, durability full");
-    println!("{:<28} {:>10} {:>10} {:>8}", "", "one by one", "group", "speedup");
+    println!(
+        "{:<28} {:>10} {:>10} {:>8}",
+        "", "one by one", "group", "speedup"
+    );
     for (label, marker) in [("without markers", false), ("with markers", true)] {
-        let options = Options { marker, ..Options::default() };
+        let options = Options {
+            marker,
+            ..Options::default()
+        };
         let data = vec![0x33u8; 1024];
         let group_dir = dir.path().join(format!("group-{marker}"));
         let single_dir = dir.path().join(format!("single-{marker}"));
@@ -71,14 +102,20 @@ fn main() {
         let started = Instant::now();
         let staged: Vec<AtomicFile> = (0..files)
             .map(|index| {
-                let mut file = AtomicFile::create(group_dir.join(format!("f{index}")), &options).unwrap();
+                let mut file =
+                    AtomicFile::create(group_dir.join(format!("f{index}")), &options).unwrap();
                 file.write_all(&data).unwrap();
                 file
             })
             .collect();
         atio::commit_group(staged).unwrap();
         let group = files as f64 / started.elapsed().as_secs_f64();
-        println!("{label:<28} {:>8.0}/s {:>8.0}/s {:>7.2}x", single, group, group / single);
+        println!(
+            "{label:<28} {:>8.0}/s {:>8.0}/s {:>7.2}x",
+            single,
+            group,
+            group / single
+        );
     }
 }
 
@@ -89,7 +126,10 @@ fn hand_durable(target: &Path, data: &[u8]) {
     file.write_all(data).unwrap();
     file.sync_all().unwrap();
     std::fs::rename(&staging, target).unwrap();
-    File::open(target.parent().unwrap()).unwrap().sync_all().unwrap();
+    File::open(target.parent().unwrap())
+        .unwrap()
+        .sync_all()
+        .unwrap();
 }
 
 fn median(runs: usize, mut run: impl FnMut()) -> Duration {

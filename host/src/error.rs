@@ -42,7 +42,10 @@ impl ErrorKind {
     /// Maps an OS error to a kind.
     pub fn from_io(error: &io::Error) -> Self {
         use rustix::io::Errno;
-        if error.get_ref().is_some_and(|inner| inner.is::<crate::commit::interrupt::Interrupted>()) {
+        if error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<crate::commit::interrupt::Interrupted>())
+        {
             return Self::Interrupted;
         }
         match Errno::from_io_error(error) {
@@ -69,7 +72,9 @@ impl ErrorKind {
             Self::PermissionDenied => {
                 "check write permission on the target's directory (staging happens there)"
             }
-            Self::NoSpace => "free space on the target's filesystem; the previous content is intact",
+            Self::NoSpace => {
+                "free space on the target's filesystem; the previous content is intact"
+            }
             Self::ReadOnly => "the target's filesystem is mounted read-only",
             Self::NotFound => "check the path",
             Self::Conflict => {
@@ -190,7 +195,13 @@ impl Error {
         path: impl Into<PathBuf>,
         message: impl Into<String>,
     ) -> Self {
-        Self { kind, step, path: path.into(), message: message.into(), source: None }
+        Self {
+            kind,
+            step,
+            path: path.into(),
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// An OS error at `step` on `path`; the kind comes from the errno.

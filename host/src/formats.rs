@@ -57,13 +57,20 @@ pub fn builtin_names() -> Vec<&'static str> {
 
 /// The embedded component of a built-in format.
 pub fn builtin_component(name: &str) -> Option<&'static [u8]> {
-    BUILTINS.iter().find(|(builtin, _)| *builtin == name).map(|(_, wasm)| *wasm)
+    BUILTINS
+        .iter()
+        .find(|(builtin, _)| *builtin == name)
+        .map(|(_, wasm)| *wasm)
 }
 
 /// Where installed plugins live: `$ATIO_PLUGIN_DIR`, else `$XDG_DATA_HOME/atio/plugins`, else
 /// `~/.local/share/atio/plugins`.
 pub fn plugin_dir() -> Option<PathBuf> {
-    let non_empty = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    let non_empty = |name: &str| {
+        std::env::var_os(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
     non_empty("ATIO_PLUGIN_DIR")
         .or_else(|| non_empty("XDG_DATA_HOME").map(|dir| dir.join("atio").join("plugins")))
         .or_else(|| non_empty("HOME").map(|home| home.join(".local/share/atio/plugins")))
@@ -71,7 +78,9 @@ pub fn plugin_dir() -> Option<PathBuf> {
 
 /// Every installed plugin's description.
 pub fn installed() -> Result<Vec<InstalledPlugin>> {
-    let Some(dir) = plugin_dir() else { return Ok(Vec::new()) };
+    let Some(dir) = plugin_dir() else {
+        return Ok(Vec::new());
+    };
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -79,11 +88,21 @@ pub fn installed() -> Result<Vec<InstalledPlugin>> {
     };
     let mut plugins = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|error| Error::io(Step::LoadPlugin, &dir, error))?.path();
-        if path.extension().is_some_and(|ext| ext == "json") && !path.to_string_lossy().ends_with("._SUCCESS") {
-            let text = std::fs::read(&path).map_err(|error| Error::io(Step::LoadPlugin, &path, error))?;
+        let path = entry
+            .map_err(|error| Error::io(Step::LoadPlugin, &dir, error))?
+            .path();
+        if path.extension().is_some_and(|ext| ext == "json")
+            && !path.to_string_lossy().ends_with("._SUCCESS")
+        {
+            let text =
+                std::fs::read(&path).map_err(|error| Error::io(Step::LoadPlugin, &path, error))?;
             let plugin: InstalledPlugin = serde_json::from_slice(&text).map_err(|error| {
-                Error::new(ErrorKind::Plugin, Step::LoadPlugin, &path, format!("unreadable plugin description: {error}"))
+                Error::new(
+                    ErrorKind::Plugin,
+                    Step::LoadPlugin,
+                    &path,
+                    format!("unreadable plugin description: {error}"),
+                )
             })?;
             plugins.push(plugin);
         }
@@ -93,7 +112,11 @@ pub fn installed() -> Result<Vec<InstalledPlugin>> {
 }
 
 /// Loads the encoder for `output`: the explicit choice, else the one its extension names.
-pub fn resolve(choice: Option<&EncoderChoice>, output: &Path, limits: &PluginLimits) -> Result<Arc<Plugin>> {
+pub fn resolve(
+    choice: Option<&EncoderChoice>,
+    output: &Path,
+    limits: &PluginLimits,
+) -> Result<Arc<Plugin>> {
     match choice {
         Some(EncoderChoice::PluginFile(path)) => load_file(path, limits),
         Some(EncoderChoice::Format(name)) => load_format(name, limits, output),
@@ -126,26 +149,59 @@ pub fn load_format(name: &str, limits: &PluginLimits, output: &Path) -> Result<A
 
 /// The format an output path's extension names.
 pub fn format_for_path(output: &Path) -> Result<String> {
-    let extension = output.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase);
+    let extension = output
+        .extension()
+        .and_then(|ext| ext.to_str())
+        .map(str::to_ascii_lowercase);
     let Some(extension) = extension else {
-        return Err(unknown_format(output, "the output has no extension to pick a format by; pass --format"));
+        return Err(unknown_format(
+            output,
+            "the output has no extension to pick a format by; pass --format",
+        ));
     };
     if let Some((_, format)) = BUILTIN_EXTENSIONS.iter().find(|(ext, _)| *ext == extension) {
         return Ok((*format).to_owned());
     }
-    let claimants: Vec<String> =
-        installed()?.into_iter().filter(|plugin| plugin.extensions.iter().any(|ext| ext.eq_ignore_ascii_case(&extension))).map(|plugin| plugin.name).collect();
+    let claimants: Vec<String> = installed()?
+        .into_iter()
+        .filter(|plugin| {
+            plugin
+                .extensions
+                .iter()
+                .any(|ext| ext.eq_ignore_ascii_case(&extension))
+        })
+        .map(|plugin| plugin.name)
+        .collect();
     match claimants.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(unknown_format(output, &format!("no format writes `.{extension}` files; pass --format"))),
-        many => Err(unknown_format(output, &format!("`.{extension}` is claimed by several plugins ({}); pass --format", many.join(", ")))),
+        [] => Err(unknown_format(
+            output,
+            &format!("no format writes `.{extension}` files; pass --format"),
+        )),
+        many => Err(unknown_format(
+            output,
+            &format!(
+                "`.{extension}` is claimed by several plugins ({}); pass --format",
+                many.join(", ")
+            ),
+        )),
     }
 }
 
 fn unknown_format(output: &Path, why: &str) -> Error {
     let mut known: Vec<String> = builtin_names().into_iter().map(str::to_owned).collect();
-    known.extend(installed().unwrap_or_default().into_iter().map(|plugin| plugin.name));
-    Error::new(ErrorKind::UnsupportedFormat, Step::Resolve, output, format!("{why} (known formats: {})", known.join(", ")))
+    known.extend(
+        installed()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|plugin| plugin.name),
+    );
+    Error::new(
+        ErrorKind::UnsupportedFormat,
+        Step::Resolve,
+        output,
+        format!("{why} (known formats: {})", known.join(", ")),
+    )
 }
 
 /// Installs a plugin file into the plugin directory (validated by loading it first).
@@ -153,13 +209,31 @@ pub fn install(path: &Path, limits: &PluginLimits) -> Result<InstalledPlugin> {
     let wasm = std::fs::read(path).map_err(|error| Error::io(Step::LoadPlugin, path, error))?;
     let plugin = Plugin::load(path, &wasm, limits)?;
     let name = &plugin.info.name;
-    let valid_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !valid_name || builtin_component(name).is_some() {
-        let why = if valid_name { "is a built-in format" } else { "is not a valid format name (letters, digits, - and _)" };
-        return Err(Error::new(ErrorKind::Conflict, Step::LoadPlugin, path, format!("the plugin's name `{name}` {why}")));
+        let why = if valid_name {
+            "is a built-in format"
+        } else {
+            "is not a valid format name (letters, digits, - and _)"
+        };
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            Step::LoadPlugin,
+            path,
+            format!("the plugin's name `{name}` {why}"),
+        ));
     }
-    let dir = plugin_dir()
-        .ok_or_else(|| Error::new(ErrorKind::NotFound, Step::LoadPlugin, path, "no plugin directory: set ATIO_PLUGIN_DIR or HOME"))?;
+    let dir = plugin_dir().ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            Step::LoadPlugin,
+            path,
+            "no plugin directory: set ATIO_PLUGIN_DIR or HOME",
+        )
+    })?;
     let description = InstalledPlugin {
         name: name.clone(),
         version: plugin.info.version.clone(),
@@ -167,7 +241,10 @@ pub fn install(path: &Path, limits: &PluginLimits) -> Result<InstalledPlugin> {
         sha256: plugin.sha256.clone(),
         contract_version: plugin.contract_version.clone(),
     };
-    let options = Options { marker: false, ..Options::default() };
+    let options = Options {
+        marker: false,
+        ..Options::default()
+    };
     crate::write_bytes(dir.join(format!("{name}.wasm")), &wasm, &options)?;
     let json = serde_json::to_vec_pretty(&description).expect("descriptions serialise");
     crate::write_bytes(dir.join(format!("{name}.json")), &json, &options)?;
@@ -176,10 +253,22 @@ pub fn install(path: &Path, limits: &PluginLimits) -> Result<InstalledPlugin> {
 
 /// Removes an installed plugin.
 pub fn uninstall(name: &str) -> Result<()> {
-    let dir = plugin_dir().ok_or_else(|| Error::new(ErrorKind::NotFound, Step::LoadPlugin, name, "no plugin directory"))?;
+    let dir = plugin_dir().ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            Step::LoadPlugin,
+            name,
+            "no plugin directory",
+        )
+    })?;
     let description = dir.join(format!("{name}.json"));
     if !description.exists() {
-        return Err(Error::new(ErrorKind::NotFound, Step::LoadPlugin, &description, format!("no installed plugin `{name}`")));
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            Step::LoadPlugin,
+            &description,
+            format!("no installed plugin `{name}`"),
+        ));
     }
     crate::commit::remove_file(&description, &Options::default())?;
     crate::commit::remove_file(&dir.join(format!("{name}.wasm")), &Options::default())?;

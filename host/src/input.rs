@@ -53,7 +53,11 @@ pub type BatchReader = Box<dyn RecordBatchReader + Send>;
 /// Opens `input` (`-` for stdin) as a stream of batches.
 pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
     let stdin = input == Path::new("-");
-    let label: PathBuf = if stdin { PathBuf::from("<stdin>") } else { input.to_path_buf() };
+    let label: PathBuf = if stdin {
+        PathBuf::from("<stdin>")
+    } else {
+        input.to_path_buf()
+    };
     let format = format.or_else(|| InputFormat::from_path(input)).ok_or_else(|| {
         Error::new(
             ErrorKind::UnsupportedFormat,
@@ -72,7 +76,9 @@ pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
         InputFormat::Csv => {
             let (prefix, rest) = buffer_prefix(source, &label)?;
             let arrow_format = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = arrow_format.infer_schema(Cursor::new(&prefix), Some(INFER_ROWS)).map_err(read_error)?;
+            let (schema, _) = arrow_format
+                .infer_schema(Cursor::new(&prefix), Some(INFER_ROWS))
+                .map_err(read_error)?;
             let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
             let reader = arrow::csv::ReaderBuilder::new(schema.into())
                 .with_format(arrow_format)
@@ -84,7 +90,8 @@ pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
         InputFormat::Jsonl => {
             let (prefix, rest) = buffer_prefix(source, &label)?;
             let (schema, _) =
-                arrow::json::reader::infer_json_schema(Cursor::new(&prefix), Some(INFER_ROWS)).map_err(read_error)?;
+                arrow::json::reader::infer_json_schema(Cursor::new(&prefix), Some(INFER_ROWS))
+                    .map_err(read_error)?;
             let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
             let reader = arrow::json::ReaderBuilder::new(schema.into())
                 .with_batch_size(BATCH_ROWS)
@@ -102,14 +109,25 @@ pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
                 ));
             }
             let file = File::open(input).map_err(|error| Error::io(Step::Read, input, error))?;
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|builder| builder.with_batch_size(BATCH_ROWS).build())
-                .map_err(|error| Error::new(ErrorKind::InvalidInput, Step::Read, &label, error.to_string()))?;
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|builder| builder.with_batch_size(BATCH_ROWS).build())
+                    .map_err(|error| {
+                        Error::new(
+                            ErrorKind::InvalidInput,
+                            Step::Read,
+                            &label,
+                            error.to_string(),
+                        )
+                    })?;
             Ok(Box::new(reader))
         }
         InputFormat::Arrow => {
             let mut reader = BufReader::with_capacity(1 << 20, source);
-            let is_file_format = reader.fill_buf().map_err(|error| Error::io(Step::Read, &label, error))?.starts_with(b"ARROW1");
+            let is_file_format = reader
+                .fill_buf()
+                .map_err(|error| Error::io(Step::Read, &label, error))?
+                .starts_with(b"ARROW1");
             if is_file_format {
                 if stdin {
                     return Err(Error::new(
@@ -119,23 +137,38 @@ pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
                         "an Arrow IPC file cannot be read from stdin (it needs seeking); pass a file or an IPC stream",
                     ));
                 }
-                let mut file = File::open(input).map_err(|error| Error::io(Step::Read, input, error))?;
-                file.seek(SeekFrom::Start(0)).map_err(|error| Error::io(Step::Read, input, error))?;
-                Ok(Box::new(arrow::ipc::reader::FileReader::try_new(file, None).map_err(read_error)?))
+                let mut file =
+                    File::open(input).map_err(|error| Error::io(Step::Read, input, error))?;
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|error| Error::io(Step::Read, input, error))?;
+                Ok(Box::new(
+                    arrow::ipc::reader::FileReader::try_new(file, None).map_err(read_error)?,
+                ))
             } else {
-                Ok(Box::new(arrow::ipc::reader::StreamReader::try_new(reader, None).map_err(read_error)?))
+                Ok(Box::new(
+                    arrow::ipc::reader::StreamReader::try_new(reader, None).map_err(read_error)?,
+                ))
             }
         }
     }
 }
 
 /// Reads up to `INFER_BYTES` (ending on a line boundary when possible) for schema inference.
-fn buffer_prefix(mut source: Box<dyn Read + Send>, label: &Path) -> Result<(Vec<u8>, Box<dyn Read + Send>)> {
+fn buffer_prefix(
+    mut source: Box<dyn Read + Send>,
+    label: &Path,
+) -> Result<(Vec<u8>, Box<dyn Read + Send>)> {
     let mut prefix = Vec::new();
-    (&mut source).take(INFER_BYTES as u64).read_to_end(&mut prefix).map_err(|error| Error::io(Step::Read, label, error))?;
+    (&mut source)
+        .take(INFER_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|error| Error::io(Step::Read, label, error))?;
     if prefix.len() == INFER_BYTES {
         // Infer only from whole lines; the cut line is replayed with the rest anyway.
-        let whole = prefix.iter().rposition(|&byte| byte == b'\n').map_or(prefix.len(), |at| at + 1);
+        let whole = prefix
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(prefix.len(), |at| at + 1);
         let tail = prefix.split_off(whole);
         let replayed: Box<dyn Read + Send> = Box::new(Cursor::new(tail).chain(source));
         return Ok((prefix, replayed));

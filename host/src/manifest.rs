@@ -107,5 +107,8 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
 
 /// This machine's host name (for manifests and lock messages).
 pub fn host_name() -> String {
-    rustix::system::uname().nodename().to_string_lossy().into_owned()
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }

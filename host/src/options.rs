@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 /// How hard atio works to make a commit survive a power cut.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Durability {
     /// fsync the data before the rename and the directory after it (the default).

@@ -25,12 +25,17 @@ pub struct Verified {
 pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
     let path = path.as_ref();
     let fail = |message: String| Error::new(ErrorKind::Verification, Step::Verify, path, message);
-    let name = path.file_name().ok_or_else(|| fail("not a file path".into()))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| fail("not a file path".into()))?;
     let marker = path.with_file_name(manifest::marker_name(name));
     let marker_bytes = match std::fs::read(&marker) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(fail(format!("no _SUCCESS marker ({} does not exist)", marker.display())));
+            return Err(fail(format!(
+                "no _SUCCESS marker ({} does not exist)",
+                marker.display()
+            )));
         }
         Err(error) => return Err(Error::io(Step::Verify, &marker, error)),
     };
@@ -38,11 +43,14 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(fail("the data file is missing but its _SUCCESS marker exists".into()));
+            return Err(fail(
+                "the data file is missing but its _SUCCESS marker exists".into(),
+            ));
         }
         Err(error) => return Err(Error::io(Step::Verify, path, error)),
     };
-    let (bytes, digest) = hash::hash_reader(file).map_err(|error| Error::io(Step::Verify, path, error))?;
+    let (bytes, digest) =
+        hash::hash_reader(file).map_err(|error| Error::io(Step::Verify, path, error))?;
     if bytes != manifest.bytes {
         return Err(fail(format!(
             "size is {bytes} bytes but the marker records {} (truncated or appended to)",
@@ -55,5 +63,9 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
             manifest.hash
         )));
     }
-    Ok(Verified { path: path.to_path_buf(), marker, manifest })
+    Ok(Verified {
+        path: path.to_path_buf(),
+        marker,
+        manifest,
+    })
 }

@@ -41,7 +41,11 @@ pub struct Progress {
 
 /// Encodes every batch of `source` into `path` and commits it atomically. Streams: memory is
 /// bounded by one batch plus the encoder's own buffers, never by the input size.
-pub fn write(path: impl AsRef<Path>, source: impl RecordBatchReader, options: &WriteOptions) -> Result<Report> {
+pub fn write(
+    path: impl AsRef<Path>,
+    source: impl RecordBatchReader,
+    options: &WriteOptions,
+) -> Result<Report> {
     write_with_progress(path, source, options, |_| {})
 }
 
@@ -56,9 +60,16 @@ pub fn write_with_progress(
     let plugin = formats::resolve(options.encoder.as_ref(), path, &options.limits)?;
     let file = AtomicFile::create(path, &options.commit)?;
     let target = file.target_path().to_path_buf();
-    let _span = tracing::debug_span!("write", path = %target.display(), format = %plugin.info.name).entered();
+    let _span = tracing::debug_span!("write", path = %target.display(), format = %plugin.info.name)
+        .entered();
     let schema = source.schema();
-    let mut session = plugin.open(&schema, &options.encoder_options, file, &options.limits, &target)?;
+    let mut session = plugin.open(
+        &schema,
+        &options.encoder_options,
+        file,
+        &options.limits,
+        &target,
+    )?;
     let mut progress = Progress::default();
     for batch in source {
         let batch: RecordBatch = batch.map_err(|error| input::arrow_error(&target, error))?;

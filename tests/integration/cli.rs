@@ -4,12 +4,18 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{assert_no_leftovers, atio, leftovers, marker, run_atio, stderr, stdout, xxh3};
+use crate::support::{
+    assert_no_leftovers, atio, leftovers, marker, run_atio, stderr, stdout, xxh3,
+};
 
 #[test]
 fn put_writes_stdin_atomically_and_reports_json() {
     let dir = tempfile::tempdir().unwrap();
-    let output = run_atio(dir.path(), &["--json", "put", "out/data.bin"], b"from stdin");
+    let output = run_atio(
+        dir.path(),
+        &["--json", "put", "out/data.bin"],
+        b"from stdin",
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["bytes"], 10);
@@ -26,7 +32,15 @@ fn verbose_prints_step_timings() {
     let output = run_atio(dir.path(), &["put", "--verbose", "t.bin"], b"x");
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
-    for step in ["setup", "write", "fsync", "rename", "dir fsync", "marker", "total"] {
+    for step in [
+        "setup",
+        "write",
+        "fsync",
+        "rename",
+        "dir fsync",
+        "marker",
+        "total",
+    ] {
         assert!(err.contains(step), "missing {step} in {err}");
     }
     assert!(stdout(&output).contains("committed"));
@@ -48,7 +62,11 @@ fn no_clobber_exits_with_the_conflict_code() {
 #[test]
 fn verify_exits_1_with_a_precise_message() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(run_atio(dir.path(), &["put", "f.bin"], b"abcdef").status.success());
+    assert!(
+        run_atio(dir.path(), &["put", "f.bin"], b"abcdef")
+            .status
+            .success()
+    );
     let ok = run_atio(dir.path(), &["verify", "f.bin"], b"");
     assert!(ok.status.success(), "{}", stderr(&ok));
     assert!(stdout(&ok).contains("ok f.bin"));
@@ -56,16 +74,28 @@ fn verify_exits_1_with_a_precise_message() {
     std::fs::write(dir.path().join("f.bin"), b"abc").unwrap();
     let truncated = run_atio(dir.path(), &["verify", "f.bin"], b"");
     assert_eq!(truncated.status.code(), Some(1));
-    assert!(stderr(&truncated).contains("size is 3 bytes but the marker records 6"), "{}", stderr(&truncated));
+    assert!(
+        stderr(&truncated).contains("size is 3 bytes but the marker records 6"),
+        "{}",
+        stderr(&truncated)
+    );
 
     std::fs::write(dir.path().join("f.bin"), b"abcdeX").unwrap();
     let altered = run_atio(dir.path(), &["verify", "f.bin"], b"");
     assert_eq!(altered.status.code(), Some(1));
-    assert!(stderr(&altered).contains("content hash"), "{}", stderr(&altered));
+    assert!(
+        stderr(&altered).contains("content hash"),
+        "{}",
+        stderr(&altered)
+    );
 
     let missing = run_atio(dir.path(), &["verify", "nothing.bin"], b"");
     assert_eq!(missing.status.code(), Some(1));
-    assert!(stderr(&missing).contains("no _SUCCESS marker"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("no _SUCCESS marker"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 /// Starts `atio put target` and feeds it some bytes, leaving stdin open so it is mid-write.
@@ -78,7 +108,12 @@ fn start_put_mid_write(dir: &std::path::Path) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.as_mut().unwrap().write_all(&vec![7u8; 3 << 20]).unwrap();
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(&vec![7u8; 3 << 20])
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while leftovers(dir).is_empty() {
         assert!(Instant::now() < deadline, "no staging file appeared");
@@ -90,33 +125,71 @@ fn start_put_mid_write(dir: &std::path::Path) -> std::process::Child {
 #[test]
 fn sigkill_mid_write_keeps_the_original_and_clean_sweeps_the_orphan() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(run_atio(dir.path(), &["put", "target.bin"], b"original").status.success());
+    assert!(
+        run_atio(dir.path(), &["put", "target.bin"], b"original")
+            .status
+            .success()
+    );
     let mut child = start_put_mid_write(dir.path());
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(std::fs::read(dir.path().join("target.bin")).unwrap() == b"original", "target replaced");
-    assert_eq!(marker(&dir.path().join("target.bin"))["hash"], xxh3(b"original"));
-    assert_eq!(leftovers(dir.path()).len(), 1, "the killed writer's staging file stays until clean");
+    assert!(
+        std::fs::read(dir.path().join("target.bin")).unwrap() == b"original",
+        "target replaced"
+    );
+    assert_eq!(
+        marker(&dir.path().join("target.bin"))["hash"],
+        xxh3(b"original")
+    );
+    assert_eq!(
+        leftovers(dir.path()).len(),
+        1,
+        "the killed writer's staging file stays until clean"
+    );
 
     let cleaned = run_atio(dir.path(), &["clean", "."], b"");
     assert!(cleaned.status.success(), "{}", stderr(&cleaned));
-    assert!(stdout(&cleaned).contains("removed 1 staging file"), "{}", stdout(&cleaned));
+    assert!(
+        stdout(&cleaned).contains("removed 1 staging file"),
+        "{}",
+        stdout(&cleaned)
+    );
     assert_no_leftovers(dir.path());
-    assert!(run_atio(dir.path(), &["verify", "target.bin"], b"").status.success());
+    assert!(
+        run_atio(dir.path(), &["verify", "target.bin"], b"")
+            .status
+            .success()
+    );
 }
 
 #[test]
 fn sigint_and_sigterm_remove_the_staging_file_and_exit_130() {
     for signal in [rustix::process::Signal::INT, rustix::process::Signal::TERM] {
         let dir = tempfile::tempdir().unwrap();
-        assert!(run_atio(dir.path(), &["put", "target.bin"], b"original").status.success());
+        assert!(
+            run_atio(dir.path(), &["put", "target.bin"], b"original")
+                .status
+                .success()
+        );
         let child = start_put_mid_write(dir.path());
         let pid = rustix::process::Pid::from_child(&child);
         rustix::process::kill_process(pid, signal).unwrap();
         let output = child.wait_with_output().unwrap();
-        assert_eq!(output.status.code(), Some(130), "{signal:?}: {}", stderr(&output));
-        assert!(stderr(&output).contains("interrupted"), "{}", stderr(&output));
-        assert!(std::fs::read(dir.path().join("target.bin")).unwrap() == b"original", "{signal:?}: target replaced");
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{signal:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("interrupted"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(
+            std::fs::read(dir.path().join("target.bin")).unwrap() == b"original",
+            "{signal:?}: target replaced"
+        );
         assert_no_leftovers(dir.path());
     }
 }
@@ -132,7 +205,12 @@ fn permission_denied_names_the_path_and_step_and_uses_its_exit_code() {
     let mut command = if crate::support::is_root() {
         // root ignores directory permissions: run the writer as nobody.
         let mut command = std::process::Command::new("setpriv");
-        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_atio")]);
+        command.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_atio"),
+        ]);
         command
     } else {
         atio()
@@ -146,7 +224,10 @@ fn permission_denied_names_the_path_and_step_and_uses_its_exit_code() {
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(err.contains("stage") && err.contains("locked"), "{err}");
-    assert!(err.contains("Permission denied") || err.contains("permission denied"), "{err}");
+    assert!(
+        err.contains("Permission denied") || err.contains("permission denied"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(locked.join("t.txt")).unwrap(), b"original");
     assert_no_leftovers(dir.path());
 }
@@ -157,6 +238,179 @@ fn demo_writes_and_verifies_the_sample_dataset() {
     let output = run_atio(dir.path(), &["demo", "out"], b"");
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("verified"), "{}", stdout(&output));
-    assert!(run_atio(dir.path(), &["verify", "out/sample.csv"], b"").status.success());
+    assert!(
+        run_atio(dir.path(), &["verify", "out/sample.csv"], b"")
+            .status
+            .success()
+    );
     assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn write_converts_csv_to_parquet_and_jsonl_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.csv"),
+        b"id,name,score\n1,ann,0.5\n2,bob,\n3,cy,2.25\n",
+    )
+    .unwrap();
+    let output = run_atio(
+        dir.path(),
+        &[
+            "--json",
+            "write",
+            "in.csv",
+            "out/scores.parquet",
+            "-o",
+            "compression=gzip",
+        ],
+        b"",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["rows"], 3);
+    assert_eq!(report["format"], "parquet");
+    let file = std::fs::File::open(dir.path().join("out/scores.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batch = reader.map(Result::unwrap).next().unwrap();
+    assert_eq!(batch.num_rows(), 3);
+    assert_eq!(batch.schema().field(1).name(), "name");
+    assert_eq!(batch.column(2).null_count(), 1);
+
+    let lines = b"{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": null}\n";
+    let output = run_atio(
+        dir.path(),
+        &["write", "-", "out.csv", "--input-format", "jsonl"],
+        lines,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.csv")).unwrap(),
+        "a,b\n1,x\n2,\n"
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn write_errors_name_the_problem_and_use_their_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
+    let unknown = run_atio(dir.path(), &["write", "in.csv", "out.xlsx"], b"");
+    assert_eq!(unknown.status.code(), Some(9), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("known formats"),
+        "{}",
+        stderr(&unknown)
+    );
+    let bad_option = run_atio(
+        dir.path(),
+        &["write", "in.csv", "out.csv", "-o", "delimiter=ab"],
+        b"",
+    );
+    assert_eq!(
+        bad_option.status.code(),
+        Some(10),
+        "{}",
+        stderr(&bad_option)
+    );
+    assert!(
+        stderr(&bad_option).contains("delimiter"),
+        "{}",
+        stderr(&bad_option)
+    );
+    let missing = run_atio(dir.path(), &["write", "nope.csv", "out.csv"], b"");
+    assert_eq!(missing.status.code(), Some(7), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("nope.csv"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!dir.path().join("out.csv").exists());
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn plugins_can_be_added_listed_inspected_used_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let run = |args: &[&str]| {
+        let output = atio()
+            .args(args)
+            .current_dir(dir.path())
+            .env("ATIO_PLUGIN_DIR", &plugins)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (output.status.code(), stdout(&output), stderr(&output))
+    };
+    let fail_finish = crate::encoders::guest_wasm("atio_test_fail_finish");
+    let (code, out, err) = run(&["plugins", "add", fail_finish.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("installed test-fail-finish"), "{out}");
+    let (_, out, _) = run(&["plugins", "list"]);
+    assert!(
+        out.contains("parquet") && out.contains("test-fail-finish") && out.contains("installed"),
+        "{out}"
+    );
+    let (code, out, err) = run(&["plugins", "inspect", "test-fail-finish"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("contract    atio:encoder@0.1.0") && out.contains("sha256"),
+        "{out}"
+    );
+    std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
+    let (code, _, err) = run(&["write", "in.csv", "out.txt", "--format", "test-fail-finish"]);
+    assert_eq!(code, Some(11), "{err}");
+    assert!(err.contains("finish failed"), "{err}");
+    let (code, _, err) = run(&[
+        "plugins",
+        "add",
+        crate::encoders::guest_wasm("atio_test_fs_import")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(code, Some(11), "{err}");
+    assert!(err.contains("wasi:filesystem"), "{err}");
+    let (code, out, _) = run(&["plugins", "remove", "test-fail-finish"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("removed"));
+    let (_, out, _) = run(&["plugins", "list"]);
+    assert!(!out.contains("test-fail-finish"), "{out}");
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn a_corrupt_compile_cache_entry_is_recompiled_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
+    let run = || {
+        atio()
+            .args(["write", "in.csv", "out.jsonl"])
+            .current_dir(dir.path())
+            .env("ATIO_CACHE_DIR", &cache)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(run().status.success());
+    let entry = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
+        .expect("a cache entry");
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&entry, &bytes).unwrap();
+    let output = run();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap(),
+        "{\"a\":1}\n"
+    );
+    atio::verify(&entry).expect("the entry was rewritten and matches its manifest again");
 }

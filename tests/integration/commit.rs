@@ -71,7 +71,10 @@ fn a_panic_while_writing_keeps_the_original() {
 fn create_only_refuses_an_existing_file_and_leaves_it_and_its_marker() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("once.txt");
-    let create_only = Options { no_clobber: true, ..Options::default() };
+    let create_only = Options {
+        no_clobber: true,
+        ..Options::default()
+    };
     atio::write_bytes(&path, b"first", &create_only).unwrap();
     let error = atio::write_bytes(&path, b"second", &create_only).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Conflict);
@@ -87,7 +90,10 @@ fn create_only_loses_a_race_cleanly() {
     // The target appears after staging began: RENAME_NOREPLACE must refuse it.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("race.txt");
-    let create_only = Options { no_clobber: true, ..Options::default() };
+    let create_only = Options {
+        no_clobber: true,
+        ..Options::default()
+    };
     let mut late = AtomicFile::create(&path, &create_only).unwrap();
     late.write_all(b"loser").unwrap();
     atio::write_bytes(&path, b"winner", &create_only).unwrap();
@@ -110,12 +116,18 @@ fn overwrite_keeps_the_previous_mode_and_new_files_get_0644_minus_umask() {
     let fresh = dir.path().join("fresh.txt");
     atio::write_bytes(&fresh, b"z", &Options::default()).unwrap();
     let umask = current_umask();
-    assert_eq!(std::fs::metadata(&fresh).unwrap().mode() & 0o7777, 0o644 & !umask);
+    assert_eq!(
+        std::fs::metadata(&fresh).unwrap().mode() & 0o7777,
+        0o644 & !umask
+    );
 }
 
 fn current_umask() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|line| line.starts_with("Umask:")).unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("Umask:"))
+        .unwrap();
     u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
 }
 
@@ -130,15 +142,28 @@ fn symlinks_are_followed_by_default_and_replaced_with_no_follow() {
     std::os::unix::fs::symlink("real/data.csv", &link).unwrap();
 
     let report = atio::write_bytes(&link, b"v2", &Options::default()).unwrap();
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(std::fs::read(&real).unwrap(), b"v2");
     assert_eq!(report.path, real);
     assert_eq!(marker(&real)["hash"], xxh3(b"v2"));
     assert_no_leftovers(dir.path());
 
-    let replace = Options { symlinks: Symlinks::Replace, ..Options::default() };
+    let replace = Options {
+        symlinks: Symlinks::Replace,
+        ..Options::default()
+    };
     atio::write_bytes(&link, b"v3", &replace).unwrap();
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_file()
+    );
     assert_eq!(std::fs::read(&link).unwrap(), b"v3");
     assert_eq!(std::fs::read(&real).unwrap(), b"v2");
     assert_no_leftovers(dir.path());
@@ -170,7 +195,10 @@ fn overwriting_replaces_the_marker_so_it_always_describes_the_bytes_beside_it() 
     atio::verify(&path).unwrap();
 
     // Without a marker, an old marker must not survive to describe new bytes.
-    let no_marker = Options { marker: false, ..Options::default() };
+    let no_marker = Options {
+        marker: false,
+        ..Options::default()
+    };
     let report = atio::write_bytes(&path, b"three", &no_marker).unwrap();
     assert_eq!(report.marker, None);
     assert!(!dir.path().join("m.bin._SUCCESS").exists());
@@ -187,7 +215,12 @@ fn verify_catches_truncated_altered_and_unmarked_files() {
     std::fs::write(&path, b"01234").unwrap();
     let error = atio::verify(&path).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Verification);
-    assert!(error.to_string().contains("size is 5 bytes but the marker records 10"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("size is 5 bytes but the marker records 10"),
+        "{error}"
+    );
 
     std::fs::write(&path, b"0123456780").unwrap();
     let error = atio::verify(&path).unwrap_err();
@@ -222,7 +255,10 @@ fn a_directory_at_the_target_is_a_clear_error() {
 fn durability_none_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scratch.bin");
-    let options = Options { durability: Durability::None, ..Options::default() };
+    let options = Options {
+        durability: Durability::None,
+        ..Options::default()
+    };
     let report = atio::write_bytes(&path, b"tmp", &options).unwrap();
     assert_eq!(report.durability, Durability::None);
     assert_eq!(report.timings.fsync, std::time::Duration::ZERO);
@@ -234,7 +270,11 @@ fn group_commit_publishes_every_file_with_its_marker() {
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<AtomicFile> = (0..5)
         .map(|index| {
-            let mut file = AtomicFile::create(dir.path().join(format!("part-{index}.txt")), &Options::default()).unwrap();
+            let mut file = AtomicFile::create(
+                dir.path().join(format!("part-{index}.txt")),
+                &Options::default(),
+            )
+            .unwrap();
             write!(file, "content {index}").unwrap();
             file
         })
@@ -271,29 +311,62 @@ fn clean_removes_only_orphaned_staging_files() {
     let mut live = AtomicFile::create(dir.path().join("live.bin"), &Options::default()).unwrap();
     live.write_all(b"in progress").unwrap();
     let live_staging = live.staging_path().unwrap();
-    let live_name = live_staging.file_name().unwrap().to_str().unwrap().to_owned();
+    let live_name = live_staging
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     // The same name shape with a dead pid is an orphan.
-    let host_and_rand = live_name.rsplit_once(".atio-").unwrap().1.split_once('-').unwrap().1;
-    let orphan = dir.path().join(format!(".dead.bin.atio-{dead_pid}-{host_and_rand}"));
+    let host_and_rand = live_name
+        .rsplit_once(".atio-")
+        .unwrap()
+        .1
+        .split_once('-')
+        .unwrap()
+        .1;
+    let orphan = dir
+        .path()
+        .join(format!(".dead.bin.atio-{dead_pid}-{host_and_rand}"));
     std::fs::write(&orphan, b"orphan").unwrap();
-    let lookalikes = [".dead.bin.atio-x.tmp", "dead.bin", ".hidden", "notes.atio-1-2-3.tmp"];
+    let lookalikes = [
+        ".dead.bin.atio-x.tmp",
+        "dead.bin",
+        ".hidden",
+        "notes.atio-1-2-3.tmp",
+    ];
     for name in lookalikes {
         std::fs::write(dir.path().join(name), b"keep").unwrap();
     }
 
-    let dry = atio::clean(dir.path(), &atio::CleanOptions { dry_run: true, ..Default::default() }).unwrap();
+    let dry = atio::clean(
+        dir.path(),
+        &atio::CleanOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(dry.removed, vec![orphan.clone()]);
     assert!(orphan.exists());
 
     let report = atio::clean(dir.path(), &atio::CleanOptions::default()).unwrap();
     assert_eq!(report.removed, vec![orphan.clone()]);
     assert_eq!(report.kept.len(), 1);
-    assert!(report.kept[0].1.contains("still running"), "{:?}", report.kept);
+    assert!(
+        report.kept[0].1.contains("still running"),
+        "{:?}",
+        report.kept
+    );
     assert!(!orphan.exists());
     assert!(live_staging.exists());
     for name in lookalikes {
         assert!(dir.path().join(name).exists(), "{name} was removed");
     }
     live.commit().unwrap();
-    assert_eq!(leftovers(dir.path()), vec![dir.path().join(".dead.bin.atio-x.tmp")], "only the lookalike remains");
+    assert_eq!(
+        leftovers(dir.path()),
+        vec![dir.path().join(".dead.bin.atio-x.tmp")],
+        "only the lookalike remains"
+    );
 }

@@ -5,4 +5,6 @@
 
 mod cli;
 mod commit;
+mod encoders;
+mod hostile;
 mod support;

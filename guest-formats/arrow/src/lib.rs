@@ -52,7 +52,11 @@ impl Encoder for ArrowFileEncoder {
         )
     }
 
-    fn open(schema: SchemaRef, options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+    fn open(
+        schema: SchemaRef,
+        options: &mut Options,
+        out: SinkWriter,
+    ) -> Result<Self, EncodeError> {
         let compression = options.take_enum("compression", &["none", "lz4"], "none")?;
         let codec = match compression {
             "lz4" => Some(CompressionType::LZ4_FRAME),
@@ -62,14 +66,13 @@ impl Encoder for ArrowFileEncoder {
             .try_with_compression(codec)
             .map_err(|e| EncodeError::unsupported(format!("arrow: {e}")))?
             .with_dictionary_handling(DictionaryHandling::Delta);
-        let writer = FileWriter::try_new_with_options(out, &schema, write_options).map_err(|e| {
-            match e {
+        let writer =
+            FileWriter::try_new_with_options(out, &schema, write_options).map_err(|e| match e {
                 ArrowError::IoError(..) | ArrowError::ExternalError(_) => EncodeError::from(e),
                 other => EncodeError::unsupported(format!(
                     "this schema cannot be written as an Arrow IPC file: {other}"
                 )),
-            }
-        })?;
+            })?;
         Ok(Self {
             writer,
             batches: 0,
@@ -157,8 +160,7 @@ mod tests {
     #[test]
     fn dictionary_replacement_is_invalid_input() {
         let input = vec![batch(&["a", "b"], 0), batch(&["x"], 2)];
-        let err =
-            Harness::<ArrowFileEncoder>::encode(&input[0].schema(), &[], &input).unwrap_err();
+        let err = Harness::<ArrowFileEncoder>::encode(&input[0].schema(), &[], &input).unwrap_err();
         assert!(matches!(err, EncodeError::InvalidInput(_)), "{err}");
     }
 
@@ -167,8 +169,8 @@ mod tests {
         let schema = batch(&[], 0).schema();
         let done = Harness::<ArrowFileEncoder>::encode(&schema, &[], &[]).unwrap();
         assert!(read(done.bytes).is_empty());
-        let err = Harness::<ArrowFileEncoder>::open(&schema, &[("compression", "zstd")])
-            .unwrap_err();
+        let err =
+            Harness::<ArrowFileEncoder>::open(&schema, &[("compression", "zstd")]).unwrap_err();
         assert!(err.message().contains("expected one of none, lz4"), "{err}");
     }
 }

@@ -132,7 +132,11 @@ impl Encoder for CsvEncoder {
             .option(fmt("time-format", "times of day (Time32, Time64)"))
     }
 
-    fn open(schema: SchemaRef, options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+    fn open(
+        schema: SchemaRef,
+        options: &mut Options,
+        out: SinkWriter,
+    ) -> Result<Self, EncodeError> {
         let delimiter = ascii_option(options, "delimiter", ',')?;
         let header = options.take_bool("header", true)?;
         let quote = ascii_option(options, "quote", '"')?;
@@ -211,11 +215,11 @@ export_encoder!(CsvEncoder);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use atio_encoder_sdk::arrow_array::types::Int32Type;
     use atio_encoder_sdk::arrow_array::{
         ArrayRef, Date32Array, Float64Array, Int32Array, ListArray, StringArray,
         TimestampSecondArray,
     };
-    use atio_encoder_sdk::arrow_array::types::Int32Type;
     use atio_encoder_sdk::testing::Harness;
 
     fn batch() -> RecordBatch {
@@ -270,7 +274,10 @@ mod tests {
         assert_eq!(text(&[], &[]), "a,s,f,d,t\n");
         assert_eq!(text(&[("header", "false")], &[]), "");
         let b = batch();
-        assert_eq!(text(&[], &[b.slice(0, 0), b.slice(2, 1)]), "a,s,f,d,t\n3,,-0.25,2000-02-13,2001-09-09T01:46:40\n");
+        assert_eq!(
+            text(&[], &[b.slice(0, 0), b.slice(2, 1)]),
+            "a,s,f,d,t\n3,,-0.25,2000-02-13,2001-09-09T01:46:40\n"
+        );
     }
 
     #[test]
@@ -295,7 +302,10 @@ mod tests {
             (vec![("nul", "x")], "did you mean `null`"),
         ] {
             let err = Harness::<CsvEncoder>::open(&schema, &opts).unwrap_err();
-            assert!(matches!(err, EncodeError::InvalidOptions(_)), "{opts:?}: {err}");
+            assert!(
+                matches!(err, EncodeError::InvalidOptions(_)),
+                "{opts:?}: {err}"
+            );
             assert!(err.message().contains(expected), "{opts:?}: {err}");
         }
         let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![

@@ -64,7 +64,11 @@ impl Encoder for JsonlEncoder {
             )
     }
 
-    fn open(schema: SchemaRef, options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+    fn open(
+        schema: SchemaRef,
+        options: &mut Options,
+        out: SinkWriter,
+    ) -> Result<Self, EncodeError> {
         let explicit_nulls = options.take_bool("explicit-nulls", false)?;
         check_schema(&schema, explicit_nulls)?;
         let writer = WriterBuilder::new()
@@ -92,7 +96,9 @@ export_encoder!(JsonlEncoder);
 mod tests {
     use super::*;
     use atio_encoder_sdk::arrow_array::types::Int32Type;
-    use atio_encoder_sdk::arrow_array::{ArrayRef, Float64Array, Int32Array, ListArray, StringArray};
+    use atio_encoder_sdk::arrow_array::{
+        ArrayRef, Float64Array, Int32Array, ListArray, StringArray,
+    };
     use atio_encoder_sdk::testing::Harness;
 
     fn batch() -> RecordBatch {
@@ -137,8 +143,11 @@ mod tests {
         let b = batch();
         let done = Harness::<JsonlEncoder>::encode(&b.schema(), &[], &[]).unwrap();
         assert!(done.bytes.is_empty());
-        let err = Harness::<JsonlEncoder>::open(&b.schema(), &[("explicit-nulls", "x")])
-            .unwrap_err();
-        assert!(err.message().starts_with("option `explicit-nulls`"), "{err}");
+        let err =
+            Harness::<JsonlEncoder>::open(&b.schema(), &[("explicit-nulls", "x")]).unwrap_err();
+        assert!(
+            err.message().starts_with("option `explicit-nulls`"),
+            "{err}"
+        );
     }
 }

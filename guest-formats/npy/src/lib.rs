@@ -124,7 +124,11 @@ impl Encoder for NpyEncoder {
         FormatInfo::new("npy", env!("CARGO_PKG_VERSION"), "application/x-npy").extension("npy")
     }
 
-    fn open(schema: SchemaRef, _options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+    fn open(
+        schema: SchemaRef,
+        _options: &mut Options,
+        out: SinkWriter,
+    ) -> Result<Self, EncodeError> {
         let fields = schema.fields();
         let Some(first) = fields.first() else {
             return Err(EncodeError::unsupported(

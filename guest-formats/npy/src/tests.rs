@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use atio_encoder_sdk::arrow_array::{
-    ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, Int8Array, StringArray,
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int8Array, Int64Array, StringArray,
 };
 use atio_encoder_sdk::testing::Harness;
 use atio_encoder_sdk::{EncodeError, RecordBatch};
@@ -22,7 +22,10 @@ fn header_layout() {
     let h = header("<f8", "(3,)");
     assert_eq!(h.len() % 64, 0);
     let (dict, rest) = split(&h);
-    assert_eq!(dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }");
+    assert_eq!(
+        dict,
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
+    );
     assert!(rest.is_empty());
 }
 
@@ -31,9 +34,13 @@ fn one_column_is_1d() {
     let a: ArrayRef = Arc::new(Int64Array::from(vec![1, -2, 3, 4]));
     let b = RecordBatch::try_from_iter([("x", a)]).unwrap();
     // A sliced batch checks that offsets are honoured.
-    let done = Harness::<NpyEncoder>::encode(&b.schema(), &[], &[b.clone(), b.slice(1, 2)]).unwrap();
+    let done =
+        Harness::<NpyEncoder>::encode(&b.schema(), &[], &[b.clone(), b.slice(1, 2)]).unwrap();
     let (dict, data) = split(&done.bytes);
-    assert_eq!(dict, "{'descr': '<i8', 'fortran_order': False, 'shape': (6,), }");
+    assert_eq!(
+        dict,
+        "{'descr': '<i8', 'fortran_order': False, 'shape': (6,), }"
+    );
     let values: Vec<i64> = data
         .chunks(8)
         .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
@@ -41,7 +48,10 @@ fn one_column_is_1d() {
     assert_eq!(values, vec![1, -2, 3, 4, -2, 3]);
     assert_eq!(
         done.summary.metadata,
-        vec![("shape".to_owned(), "(6,)".to_owned()), ("dtype".to_owned(), "<i8".to_owned())]
+        vec![
+            ("shape".to_owned(), "(6,)".to_owned()),
+            ("dtype".to_owned(), "<i8".to_owned())
+        ]
     );
 }
 
@@ -50,14 +60,21 @@ fn several_columns_are_2d_c_order() {
     let a: ArrayRef = Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0]));
     let b: ArrayRef = Arc::new(Float32Array::from(vec![10.0, 20.0, 30.0]));
     let batch = RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap();
-    let done = Harness::<NpyEncoder>::encode(&batch.schema(), &[], &[batch.slice(1, 2), batch]).unwrap();
+    let done =
+        Harness::<NpyEncoder>::encode(&batch.schema(), &[], &[batch.slice(1, 2), batch]).unwrap();
     let (dict, data) = split(&done.bytes);
-    assert_eq!(dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 2), }");
+    assert_eq!(
+        dict,
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (5, 2), }"
+    );
     let values: Vec<f32> = data
         .chunks(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    assert_eq!(values, vec![2.0, 20.0, 3.0, 30.0, 1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+    assert_eq!(
+        values,
+        vec![2.0, 20.0, 3.0, 30.0, 1.0, 10.0, 2.0, 20.0, 3.0, 30.0]
+    );
 }
 
 #[test]
@@ -72,7 +89,10 @@ fn bools_and_bytes() {
     let b = RecordBatch::try_from_iter([("i", i)]).unwrap();
     let done = Harness::<NpyEncoder>::encode(&b.schema(), &[], &[]).unwrap();
     let (dict, data) = split(&done.bytes);
-    assert_eq!(dict, "{'descr': '|i1', 'fortran_order': False, 'shape': (0,), }");
+    assert_eq!(
+        dict,
+        "{'descr': '|i1', 'fortran_order': False, 'shape': (0,), }"
+    );
     assert!(data.is_empty());
 }
 
@@ -84,18 +104,28 @@ fn rejects_unsupported_schemas_and_nulls() {
     let strings = RecordBatch::try_from_iter([("name", s)]).unwrap();
     let err = Harness::<NpyEncoder>::open(&strings.schema(), &[]).unwrap_err();
     assert!(matches!(err, EncodeError::Unsupported(_)));
-    assert!(err.message().contains("column `name` has type Utf8"), "{err}");
+    assert!(
+        err.message().contains("column `name` has type Utf8"),
+        "{err}"
+    );
 
     let mixed = RecordBatch::try_from_iter([("f", f), ("i", i)]).unwrap();
     let err = Harness::<NpyEncoder>::open(&mixed.schema(), &[]).unwrap_err();
-    assert!(err.message().contains("column `i` has type Int64 but column `f` has type Float64"), "{err}");
+    assert!(
+        err.message()
+            .contains("column `i` has type Int64 but column `f` has type Float64"),
+        "{err}"
+    );
 
     let none = atio_encoder_sdk::arrow_schema::Schema::empty();
     let err = Harness::<NpyEncoder>::open(&none, &[]).unwrap_err();
     assert!(matches!(err, EncodeError::Unsupported(_)), "{err}");
 
     let err = Harness::<NpyEncoder>::open(&strings.schema(), &[("x", "1")]).unwrap_err();
-    assert_eq!(err.message(), "unknown option `x`; this encoder takes no options");
+    assert_eq!(
+        err.message(),
+        "unknown option `x`; this encoder takes no options"
+    );
 
     let n: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None]));
     let nulls = RecordBatch::try_from_iter([("v", n)]).unwrap();
@@ -103,7 +133,10 @@ fn rejects_unsupported_schemas_and_nulls() {
     h.write_batch(&nulls.slice(0, 1)).unwrap();
     let err = h.write_batch(&nulls).unwrap_err();
     assert!(matches!(err, EncodeError::InvalidInput(_)));
-    assert!(err.message().contains("column `v` contains 1 null"), "{err}");
+    assert!(
+        err.message().contains("column `v` contains 1 null"),
+        "{err}"
+    );
 }
 
 #[test]

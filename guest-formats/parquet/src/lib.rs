@@ -23,7 +23,14 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 
-const CODECS: &[&str] = &["uncompressed", "snappy", "lz4_raw", "gzip", "brotli", "zstd"];
+const CODECS: &[&str] = &[
+    "uncompressed",
+    "snappy",
+    "lz4_raw",
+    "gzip",
+    "brotli",
+    "zstd",
+];
 const DEFAULT_ROW_GROUP_ROWS: u64 = 1 << 20;
 const DEFAULT_ROW_GROUP_BYTES: u64 = 128 << 20;
 const DEFAULT_DATA_PAGE_SIZE: u64 = 1 << 20;
@@ -44,11 +51,7 @@ impl std::fmt::Debug for ParquetEncoder {
 }
 
 /// Maps a parquet error: host refusals become `sink-rejected`, the rest `kind(context: text)`.
-fn parquet_error(
-    e: &ParquetError,
-    context: &str,
-    kind: fn(String) -> EncodeError,
-) -> EncodeError {
+fn parquet_error(e: &ParquetError, context: &str, kind: fn(String) -> EncodeError) -> EncodeError {
     EncodeError::from_error_or(e, |text| kind(format!("{context}: {text}")))
 }
 
@@ -124,9 +127,8 @@ fn positive(options: &mut Options, name: &str, default: u64) -> Result<usize, En
             "option `{name}`: must be greater than 0"
         )));
     }
-    usize::try_from(v).map_err(|_| {
-        EncodeError::invalid_options(format!("option `{name}`: {v} is too large"))
-    })
+    usize::try_from(v)
+        .map_err(|_| EncodeError::invalid_options(format!("option `{name}`: {v} is too large")))
 }
 
 impl Encoder for ParquetEncoder {
@@ -146,19 +148,14 @@ impl Encoder for ParquetEncoder {
             )
             .default_value("snappy"),
         )
-        .option(
-            OptionSpec::new(
-                "compression-level",
-                "codec level: gzip 0-10 (default 6), brotli 0-11 (default 1), zstd 1-22 \
+        .option(OptionSpec::new(
+            "compression-level",
+            "codec level: gzip 0-10 (default 6), brotli 0-11 (default 1), zstd 1-22 \
                  (default 1); not allowed for the other codecs",
-            ),
-        )
+        ))
         .option(
-            OptionSpec::new(
-                "row-group-rows",
-                "maximum rows per row group",
-            )
-            .default_value(DEFAULT_ROW_GROUP_ROWS.to_string()),
+            OptionSpec::new("row-group-rows", "maximum rows per row group")
+                .default_value(DEFAULT_ROW_GROUP_ROWS.to_string()),
         )
         .option(
             OptionSpec::new(
@@ -187,8 +184,11 @@ impl Encoder for ParquetEncoder {
             .default_value("1MiB"),
         )
         .option(
-            OptionSpec::new("writer-version", "Parquet format version of data pages: 1.0 or 2.0")
-                .default_value("1.0"),
+            OptionSpec::new(
+                "writer-version",
+                "Parquet format version of data pages: 1.0 or 2.0",
+            )
+            .default_value("1.0"),
         )
         .option(OptionSpec::new(
             "kv.<key>",
@@ -196,16 +196,21 @@ impl Encoder for ParquetEncoder {
         ))
     }
 
-    fn open(schema: SchemaRef, options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+    fn open(
+        schema: SchemaRef,
+        options: &mut Options,
+        out: SinkWriter,
+    ) -> Result<Self, EncodeError> {
         let (compression, label) = compression(options)?;
         let rows = positive(options, "row-group-rows", DEFAULT_ROW_GROUP_ROWS)?;
         let bytes = positive(options, "row-group-bytes", DEFAULT_ROW_GROUP_BYTES)?;
         let dictionary = options.take_bool("dictionary", true)?;
-        let statistics = match options.take_enum("statistics", &["none", "chunk", "page"], "page")? {
-            "none" => EnabledStatistics::None,
-            "chunk" => EnabledStatistics::Chunk,
-            _ => EnabledStatistics::Page,
-        };
+        let statistics =
+            match options.take_enum("statistics", &["none", "chunk", "page"], "page")? {
+                "none" => EnabledStatistics::None,
+                "chunk" => EnabledStatistics::Chunk,
+                _ => EnabledStatistics::Page,
+            };
         let page_size = positive(options, "data-page-size", DEFAULT_DATA_PAGE_SIZE)?;
         let version = match options.take_enum("writer-version", &["1.0", "2.0"], "1.0")? {
             "2.0" => WriterVersion::PARQUET_2_0,
@@ -228,7 +233,11 @@ impl Encoder for ParquetEncoder {
             .set_key_value_metadata((!kv.is_empty()).then_some(kv))
             .build();
         let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props)).map_err(|e| {
-            parquet_error(&e, "this schema cannot be written as Parquet", EncodeError::Unsupported)
+            parquet_error(
+                &e,
+                "this schema cannot be written as Parquet",
+                EncodeError::Unsupported,
+            )
         })?;
         Ok(Self {
             writer,

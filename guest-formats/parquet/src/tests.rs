@@ -72,7 +72,11 @@ fn every_compiled_codec_roundtrips() {
         )
         .unwrap_or_else(|e| panic!("{codec}: {e}"));
         let (batches, _, _) = read_back(done.bytes);
-        assert_eq!(values(&batches), values(std::slice::from_ref(&input)), "{codec}");
+        assert_eq!(
+            values(&batches),
+            values(std::slice::from_ref(&input)),
+            "{codec}"
+        );
     }
 }
 
@@ -83,7 +87,10 @@ fn values(batches: &[RecordBatch]) -> Vec<(i64, Option<String>)> {
         let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
         let names = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
         for i in 0..b.num_rows() {
-            out.push((ids.value(i), names.is_valid(i).then(|| names.value(i).to_owned())));
+            out.push((
+                ids.value(i),
+                names.is_valid(i).then(|| names.value(i).to_owned()),
+            ));
         }
     }
     out
@@ -94,7 +101,10 @@ fn row_group_bytes_bounds_row_groups() {
     let input: Vec<RecordBatch> = (0..20).map(|i| batch(i * 10_000, 10_000)).collect();
     let done = Harness::<ParquetEncoder>::encode(
         &input[0].schema(),
-        &[("row-group-bytes", "64KiB"), ("compression", "uncompressed")],
+        &[
+            ("row-group-bytes", "64KiB"),
+            ("compression", "uncompressed"),
+        ],
         &input,
     )
     .unwrap();
@@ -109,8 +119,8 @@ fn row_group_bytes_bounds_row_groups() {
 #[test]
 fn zstd_without_feature_is_unsupported() {
     let input = batch(0, 1);
-    let err = Harness::<ParquetEncoder>::open(&input.schema(), &[("compression", "zstd")])
-        .unwrap_err();
+    let err =
+        Harness::<ParquetEncoder>::open(&input.schema(), &[("compression", "zstd")]).unwrap_err();
     if cfg!(feature = "zstd") {
         panic!("zstd build should accept zstd: {err}");
     }
@@ -127,17 +137,29 @@ fn bad_options() {
             "option `compression`: expected one of uncompressed, snappy, lz4_raw, gzip, brotli, zstd, got `lzo`",
         ),
         (&[("compression-level", "3")], "codec snappy has no levels"),
-        (&[("compression", "gzip"), ("compression-level", "99")], "not a valid gzip level"),
-        (&[("compression", "brotli"), ("compression-level", "-1")], "must not be negative"),
+        (
+            &[("compression", "gzip"), ("compression-level", "99")],
+            "not a valid gzip level",
+        ),
+        (
+            &[("compression", "brotli"), ("compression-level", "-1")],
+            "must not be negative",
+        ),
         (&[("row-group-rows", "0")], "must be greater than 0"),
         (&[("writer-version", "3")], "expected one of 1.0, 2.0"),
-        (&[("statistics", "all")], "expected one of none, chunk, page"),
+        (
+            &[("statistics", "all")],
+            "expected one of none, chunk, page",
+        ),
         (&[("kv", "x")], "unknown option `kv`"),
         (&[("colour", "red")], "unknown option `colour`"),
     ];
     for (options, expected) in cases {
         let err = Harness::<ParquetEncoder>::open(&schema, options).unwrap_err();
-        assert!(matches!(err, EncodeError::InvalidOptions(_)), "{options:?}: {err}");
+        assert!(
+            matches!(err, EncodeError::InvalidOptions(_)),
+            "{options:?}: {err}"
+        );
         assert!(err.message().contains(expected), "{options:?}: {err}");
     }
 }
@@ -147,7 +169,10 @@ fn sink_refusal_is_reported_with_host_message() {
     let input: Vec<RecordBatch> = (0..10).map(|i| batch(i * 100_000, 100_000)).collect();
     let mut h = Harness::<ParquetEncoder>::open_with_limit(
         &input[0].schema(),
-        &[("row-group-rows", "100000"), ("compression", "uncompressed")],
+        &[
+            ("row-group-rows", "100000"),
+            ("compression", "uncompressed"),
+        ],
         100_000,
     )
     .unwrap();
@@ -167,7 +192,10 @@ fn sink_refusal_is_reported_with_host_message() {
         EncodeError::SinkRejected("output limit of 100000 bytes exceeded".into())
     );
     // The session is over.
-    assert!(matches!(h.write_batch(&input[0]), Err(EncodeError::Internal(_))));
+    assert!(matches!(
+        h.write_batch(&input[0]),
+        Err(EncodeError::Internal(_))
+    ));
 }
 
 #[test]
@@ -178,7 +206,10 @@ fn session_rejects_calls_after_finish_and_abort() {
     let done = h.finish().unwrap();
     assert_eq!(&done.bytes[..4], b"PAR1");
     let err = h.write_batch(&input).unwrap_err();
-    assert_eq!(err, EncodeError::Internal("`write-batch` called after `finish`".into()));
+    assert_eq!(
+        err,
+        EncodeError::Internal("`write-batch` called after `finish`".into())
+    );
     assert!(matches!(h.finish(), Err(EncodeError::Internal(_))));
 
     let mut h = Harness::<ParquetEncoder>::open(&input.schema(), &[]).unwrap();

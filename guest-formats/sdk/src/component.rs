@@ -38,8 +38,8 @@ impl<E: Encoder> GuestSession for ComponentSession<E> {
         options: Vec<(String, String)>,
         out: Output,
     ) -> Result<Session, wit::EncodeError> {
-        let driver = Driver::<E>::open(&schema, options, Box::new(HostOutput(out)))
-            .map_err(to_wit_error)?;
+        let driver =
+            Driver::<E>::open(&schema, options, Box::new(HostOutput(out))).map_err(to_wit_error)?;
         drop(schema);
         Ok(Session::new(ComponentSession {
             driver: RefCell::new(driver),

@@ -149,7 +149,10 @@ impl From<io::Error> for EncodeError {
     /// [`EncodeError::SinkRejected`] with the host's message; other I/O errors become
     /// [`EncodeError::Internal`].
     fn from(error: io::Error) -> Self {
-        if let Some(rejected) = error.get_ref().and_then(|e| e.downcast_ref::<SinkRejected>()) {
+        if let Some(rejected) = error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<SinkRejected>())
+        {
             return Self::SinkRejected(rejected.host_message().to_owned());
         }
         Self::Internal(format!("I/O error: {error}"))

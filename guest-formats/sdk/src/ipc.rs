@@ -50,10 +50,16 @@ fn next_item(buf: &[u8], pos: usize) -> Result<Option<(Item, usize)>, EncodeErro
         if rest.len() < 8 {
             return Err(truncated());
         }
-        (8, u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")))
+        (
+            8,
+            u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")),
+        )
     } else {
         // Pre-1.0 streams have no continuation marker.
-        (4, u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")))
+        (
+            4,
+            u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")),
+        )
     };
     if len == 0 {
         return Ok(Some((Item::EndOfStream, pos + prefix)));
@@ -102,10 +108,15 @@ pub(crate) fn decode_schema(bytes: &[u8]) -> Result<(SchemaRef, BatchDecoder), E
             "expected an Arrow IPC schema message, got {header:?}"
         )));
     }
-    let prefix = if bytes[start..start + 4] == CONTINUATION { 8 } else { 4 };
-    let schema =
-        arrow_ipc::convert::try_schema_from_flatbuffer_bytes(&bytes[start + prefix..start + meta_len])
-            .map_err(|e| bad(&e.to_string()))?;
+    let prefix = if bytes[start..start + 4] == CONTINUATION {
+        8
+    } else {
+        4
+    };
+    let schema = arrow_ipc::convert::try_schema_from_flatbuffer_bytes(
+        &bytes[start + prefix..start + meta_len],
+    )
+    .map_err(|e| bad(&e.to_string()))?;
     // Only an end-of-stream marker may follow.
     while let Some((item, next)) = next_item(bytes, pos).map_err(|e| e.context("invalid schema"))? {
         match item {
@@ -197,7 +208,10 @@ pub(crate) mod tests {
     use arrow_schema::{DataType, Field, Schema};
 
     /// Splits a stream as a host would: schema bytes, then the bytes of each `write`.
-    pub(crate) fn split_stream(schema: &Schema, batches: &[RecordBatch]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    pub(crate) fn split_stream(
+        schema: &Schema,
+        batches: &[RecordBatch],
+    ) -> (Vec<u8>, Vec<Vec<u8>>) {
         let mut w = StreamWriter::try_new(Vec::new(), schema).unwrap();
         let schema_bytes = std::mem::take(w.get_mut());
         let mut parts = Vec::new();
@@ -263,9 +277,19 @@ pub(crate) mod tests {
         let mut cut = parts[0].clone();
         cut.truncate(cut.len() - 1);
         assert!(dec.decode(cut).unwrap_err().message().contains("truncated"));
-        assert!(dec.decode(vec![]).unwrap_err().message().contains("no record batch"));
+        assert!(
+            dec.decode(vec![])
+                .unwrap_err()
+                .message()
+                .contains("no record batch")
+        );
         assert!(decode_schema(&[1, 2, 3]).is_err());
-        assert!(decode_schema(&parts[0]).unwrap_err().message().contains("schema"));
+        assert!(
+            decode_schema(&parts[0])
+                .unwrap_err()
+                .message()
+                .contains("schema")
+        );
         // The decoder still works after errors.
         assert_eq!(dec.decode(parts[1].clone()).unwrap(), b);
         let _ = Field::new("x", DataType::Null, true);

@@ -157,7 +157,8 @@ pub trait Encoder: Sized + 'static {
     /// option you leave untaken once `open` returns. Reject bad option values and schemas
     /// the format cannot hold here, before any data is sent. `out` is the file's only
     /// output: keep it (or give it to your writer library) and write everything there.
-    fn open(schema: SchemaRef, options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError>;
+    fn open(schema: SchemaRef, options: &mut Options, out: SinkWriter)
+    -> Result<Self, EncodeError>;
 
     /// Encodes one batch. Its schema is the one given to `open`. Batches may have zero rows.
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError>;

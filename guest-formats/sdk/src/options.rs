@@ -358,9 +358,24 @@ mod tests {
             )
         );
         let mut o = Options::from_pairs(&[("header", "maybe"), ("n", "-1"), ("d", "ab")]);
-        assert!(o.take_bool("header", true).unwrap_err().message().contains("`maybe`"));
-        assert!(o.take_u64("n", 1).unwrap_err().message().contains("non-negative"));
-        assert!(o.take_char("d", ',').unwrap_err().message().starts_with("option `d`"));
+        assert!(
+            o.take_bool("header", true)
+                .unwrap_err()
+                .message()
+                .contains("`maybe`")
+        );
+        assert!(
+            o.take_u64("n", 1)
+                .unwrap_err()
+                .message()
+                .contains("non-negative")
+        );
+        assert!(
+            o.take_char("d", ',')
+                .unwrap_err()
+                .message()
+                .starts_with("option `d`")
+        );
     }
 
     #[test]
@@ -393,7 +408,10 @@ mod tests {
         ]);
         assert_eq!(
             o.take_prefixed("kv."),
-            vec![("owner".into(), "me".into()), ("team".into(), "data".into())]
+            vec![
+                ("owner".into(), "me".into()),
+                ("team".into(), "data".into())
+            ]
         );
         assert_eq!(o.untaken().collect::<Vec<_>>(), vec!["header", "kv."]);
     }

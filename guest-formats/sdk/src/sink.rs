@@ -62,7 +62,9 @@ impl std::error::Error for SinkRejected {}
 /// exists because writer libraries (e.g. `parquet`) require `Send` writers. A poisoned lock
 /// (a panic while writing, only possible in native tests) is taken over as is.
 fn lock(state: &Mutex<SinkState>) -> MutexGuard<'_, SinkState> {
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Shared state behind a [`SinkWriter`] and the SDK's own handle on it.
@@ -318,7 +320,10 @@ mod tests {
             w.write_all(&row).unwrap();
             w.flush().unwrap();
         }
-        assert_eq!(rec.lock().unwrap().writes, vec![SINK_BUFFER_SIZE, SINK_BUFFER_SIZE]);
+        assert_eq!(
+            rec.lock().unwrap().writes,
+            vec![SINK_BUFFER_SIZE, SINK_BUFFER_SIZE]
+        );
         assert_eq!(w.bytes_written(), 3_000_000);
         h.finish().unwrap();
         let r = rec.lock().unwrap();
@@ -352,10 +357,8 @@ mod tests {
         let (mut w, h, rec) = sink(Some(SINK_BUFFER_SIZE + 10));
         w.write_all(&vec![1u8; SINK_BUFFER_SIZE]).unwrap();
         let err = w.write_all(&vec![1u8; SINK_BUFFER_SIZE]).unwrap_err();
-        let expected = EncodeError::SinkRejected(format!(
-            "quota of {} bytes exceeded",
-            SINK_BUFFER_SIZE + 10
-        ));
+        let expected =
+            EncodeError::SinkRejected(format!("quota of {} bytes exceeded", SINK_BUFFER_SIZE + 10));
         assert_eq!(EncodeError::from(err), expected);
         // Later writes fail without reaching the host.
         let err = w.write_all(b"x").unwrap_err();

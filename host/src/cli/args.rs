@@ -49,7 +49,11 @@ impl GlobalArgs {
             durability: self.durability,
             marker: !self.no_marker,
             no_clobber: self.no_clobber,
-            symlinks: if self.no_follow { atio::Symlinks::Replace } else { atio::Symlinks::Follow },
+            symlinks: if self.no_follow {
+                atio::Symlinks::Replace
+            } else {
+                atio::Symlinks::Follow
+            },
         }
     }
 }

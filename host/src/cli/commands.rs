@@ -15,8 +15,17 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Put { path } => put(path, cli),
         Command::Verify { paths } => verify(paths, global.json),
-        Command::Clean { dir, older_than, dry_run, recursive } => {
-            let options = atio::CleanOptions { older_than: *older_than, dry_run: *dry_run, recursive: *recursive };
+        Command::Clean {
+            dir,
+            older_than,
+            dry_run,
+            recursive,
+        } => {
+            let options = atio::CleanOptions {
+                older_than: *older_than,
+                dry_run: *dry_run,
+                recursive: *recursive,
+            };
             clean(dir, &options, global.json)
         }
         Command::Write(args) => write(args, cli),
@@ -39,7 +48,8 @@ fn put(path: &Path, cli: &Cli) -> Result<ExitCode> {
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(atio::Error::io(atio::Step::Read, "<stdin>", error).into()),
         };
-        file.write_all(&buffer[..read]).map_err(|error| atio::Error::io(atio::Step::Write, &staging, error))?;
+        file.write_all(&buffer[..read])
+            .map_err(|error| atio::Error::io(atio::Step::Write, &staging, error))?;
         bar.inc(read as u64);
     }
     bar.finish_and_clear();
@@ -78,7 +88,10 @@ fn plugins(command: &PluginsCommand, json: bool) -> Result<ExitCode> {
             let installed = atio::formats::installed()?;
             if json {
                 let builtins = atio::formats::builtin_names();
-                println!("{}", serde_json::json!({"builtin": builtins, "installed": installed}));
+                println!(
+                    "{}",
+                    serde_json::json!({"builtin": builtins, "installed": installed})
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             for name in atio::formats::builtin_names() {
@@ -100,7 +113,12 @@ fn plugins(command: &PluginsCommand, json: bool) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string(&installed)?);
             } else {
-                println!("installed {} v{} (.{})", installed.name, installed.version, installed.extensions.join(" ."));
+                println!(
+                    "installed {} v{} (.{})",
+                    installed.name,
+                    installed.version,
+                    installed.extensions.join(" .")
+                );
             }
         }
         PluginsCommand::Inspect { plugin, limits } => {
@@ -121,12 +139,23 @@ fn plugins(command: &PluginsCommand, json: bool) -> Result<ExitCode> {
         }
         PluginsCommand::Warm { limits } => {
             let limits = limits.limits();
-            let mut names: Vec<String> = atio::formats::builtin_names().into_iter().map(str::to_owned).collect();
-            names.extend(atio::formats::installed()?.into_iter().map(|plugin| plugin.name));
+            let mut names: Vec<String> = atio::formats::builtin_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            names.extend(
+                atio::formats::installed()?
+                    .into_iter()
+                    .map(|plugin| plugin.name),
+            );
             for name in names {
                 let plugin = atio::formats::load_format(&name, &limits, Path::new(&name))?;
                 if !json {
-                    println!("{name:<12} {:?} in {:.1} ms", plugin.load_source, plugin.load_time.as_secs_f64() * 1e3);
+                    println!(
+                        "{name:<12} {:?} in {:.1} ms",
+                        plugin.load_source,
+                        plugin.load_time.as_secs_f64() * 1e3
+                    );
                 }
             }
         }
@@ -155,7 +184,11 @@ fn inspect(plugin: &atio::plugin::Plugin, json: bool) {
     println!("  imports     {}", plugin.imports.join(", "));
     println!("  options");
     for option in &info.options {
-        let default = option.default.as_deref().map(|value| format!(" (default {value})")).unwrap_or_default();
+        let default = option
+            .default
+            .as_deref()
+            .map(|value| format!(" (default {value})"))
+            .unwrap_or_default();
         println!("    {:<22} {}{default}", option.name, option.description);
     }
 }
@@ -164,7 +197,10 @@ fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
     let mut failed = None;
     for path in paths {
         match atio::verify(path) {
-            Ok(verified) if json => println!("{}", serde_json::json!({"path": path, "ok": true, "manifest": verified.manifest})),
+            Ok(verified) if json => println!(
+                "{}",
+                serde_json::json!({"path": path, "ok": true, "manifest": verified.manifest})
+            ),
             Ok(verified) => println!(
                 "ok {}: {} bytes, {} (run {})",
                 path.display(),
@@ -174,7 +210,10 @@ fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
             ),
             Err(error) => {
                 if json {
-                    println!("{}", serde_json::json!({"path": path, "ok": false, "kind": error.kind(), "error": error.to_string()}));
+                    println!(
+                        "{}",
+                        serde_json::json!({"path": path, "ok": false, "kind": error.kind(), "error": error.to_string()})
+                    );
                 }
                 eprintln!("atio: FAILED {error}");
                 failed.get_or_insert(error);
@@ -193,14 +232,22 @@ fn clean(dir: &Path, options: &atio::CleanOptions, json: bool) -> Result<ExitCod
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let verb = if options.dry_run { "would remove" } else { "removed" };
+    let verb = if options.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     for path in &report.removed {
         println!("{verb} {}", path.display());
     }
     for (path, reason) in &report.kept {
         println!("kept {}: {reason}", path.display());
     }
-    println!("{verb} {} staging file(s), kept {}", report.removed.len(), report.kept.len());
+    println!(
+        "{verb} {} staging file(s), kept {}",
+        report.removed.len(),
+        report.kept.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -213,15 +260,22 @@ fn demo(dir: &Path, cli: &Cli) -> Result<ExitCode> {
         let (batches, schema) = if format == "npy" {
             // NumPy holds one numeric type: write the `value` column as a 1-D float64 array.
             let column = schema.index_of("value")?;
-            let projected: Vec<_> = batches.iter().map(|batch| batch.project(&[column])).collect::<Result<_, _>>()?;
+            let projected: Vec<_> = batches
+                .iter()
+                .map(|batch| batch.project(&[column]))
+                .collect::<Result<_, _>>()?;
             (projected, std::sync::Arc::new(schema.project(&[column])?))
         } else {
             (batches.clone(), schema.clone())
         };
         let path = dir.join(format!("sample.{format}"));
-        let options = atio::WriteOptions { commit: cli.global.options(), ..atio::WriteOptions::default() };
+        let options = atio::WriteOptions {
+            commit: cli.global.options(),
+            ..atio::WriteOptions::default()
+        };
         let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
-        let report = atio::write(&path, reader, &options).with_context(|| format!("demo: writing {}", path.display()))?;
+        let report = atio::write(&path, reader, &options)
+            .with_context(|| format!("demo: writing {}", path.display()))?;
         output::report(&report, cli.global.json, cli.global.verbose);
         if report.marker.is_some() {
             atio::verify(&path).with_context(|| format!("demo: verifying {}", path.display()))?;

@@ -9,16 +9,27 @@ pub fn init_tracing(verbose: bool) {
     let default = if verbose { "atio=debug" } else { "atio=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Prints one committed file's report.
 pub fn report(report: &atio::Report, json: bool, verbose: bool) {
     if json {
-        println!("{}", serde_json::to_string(report).expect("reports serialise"));
+        println!(
+            "{}",
+            serde_json::to_string(report).expect("reports serialise")
+        );
         return;
     }
-    let mut line = format!("committed {}: {} bytes, {}", report.path.display(), report.bytes, report.hash);
+    let mut line = format!(
+        "committed {}: {} bytes, {}",
+        report.path.display(),
+        report.bytes,
+        report.hash
+    );
     if let Some(rows) = report.rows {
         line.push_str(&format!(", {rows} rows"));
     }

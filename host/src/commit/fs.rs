@@ -62,10 +62,22 @@ impl Target {
             Err(Errno::NOENT) => None,
             Err(errno) => return Err(errno).at(Step::Resolve, &path),
         };
-        if existing.is_some_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Directory) {
-            return Err(Error::new(ErrorKind::Conflict, Step::Resolve, &path, "is a directory"));
+        if existing.is_some_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Directory)
+        {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                Step::Resolve,
+                &path,
+                "is a directory",
+            ));
         }
-        Ok(Self { dir: Arc::new(dir), dir_path, name, path, existing })
+        Ok(Self {
+            dir: Arc::new(dir),
+            dir_path,
+            name,
+            path,
+            existing,
+        })
     }
 
     /// The path of an entry in the target's directory.
@@ -76,7 +88,8 @@ impl Target {
     /// Creates a new staging file for an entry called `for_name`, with `O_EXCL|O_NOFOLLOW`, and
     /// the permissions given (the umask applies).
     pub fn create_staging(&self, for_name: &OsStr, mode: u32) -> Result<(OsString, File)> {
-        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         loop {
             let name = staging::new_name(for_name);
             match rustix::fs::openat(&*self.dir, &name, flags, Mode::from_raw_mode(mode)) {
@@ -97,9 +110,16 @@ impl Target {
     pub fn rename(&self, from: &OsStr, to: &OsStr, no_replace: bool) -> Result<()> {
         let to_path = self.sibling(to);
         if !no_replace {
-            return rustix::fs::renameat(&*self.dir, from, &*self.dir, to).at(Step::Rename, &to_path);
+            return rustix::fs::renameat(&*self.dir, from, &*self.dir, to)
+                .at(Step::Rename, &to_path);
         }
-        let result = match rustix::fs::renameat_with(&*self.dir, from, &*self.dir, to, RenameFlags::NOREPLACE) {
+        let result = match rustix::fs::renameat_with(
+            &*self.dir,
+            from,
+            &*self.dir,
+            to,
+            RenameFlags::NOREPLACE,
+        ) {
             Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
                 rustix::fs::linkat(&*self.dir, from, &*self.dir, to, AtFlags::empty())
                     .and_then(|()| rustix::fs::unlinkat(&*self.dir, from, AtFlags::empty()))
@@ -145,13 +165,22 @@ fn follow_symlinks(path: &Path) -> Result<PathBuf> {
             Err(error) => return Err(Error::io(Step::Resolve, current, error)),
         }
     }
-    Err(Error::new(ErrorKind::InvalidInput, Step::Resolve, path, "too many levels of symbolic links"))
+    Err(Error::new(
+        ErrorKind::InvalidInput,
+        Step::Resolve,
+        path,
+        "too many levels of symbolic links",
+    ))
 }
 
 /// Opens a directory for `*at` calls and fsync.
 pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .at(Step::Resolve, path)
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .at(Step::Resolve, path)
 }
 
 /// `mkdir -p`, durably: each directory created is made durable by fsyncing its parent.
@@ -162,7 +191,12 @@ pub(crate) fn create_dir_all(dir: &Path, fsync: bool) -> Result<()> {
         match std::fs::metadata(current) {
             Ok(meta) if meta.is_dir() => break,
             Ok(_) => {
-                return Err(Error::new(ErrorKind::Conflict, Step::CreateDir, current, "is not a directory"));
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    Step::CreateDir,
+                    current,
+                    "is not a directory",
+                ));
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => missing.push(current),
             Err(error) => return Err(Error::io(Step::CreateDir, current, error)),
@@ -191,7 +225,8 @@ pub(crate) fn create_dir_all(dir: &Path, fsync: bool) -> Result<()> {
 
 /// Copies the previous file's permission bits and (where allowed) owner onto the staging file.
 pub(crate) fn copy_mode_and_owner(file: &File, previous: &Stat, path: &Path) -> Result<()> {
-    rustix::fs::fchmod(file, Mode::from_raw_mode(previous.st_mode & 0o7777)).at(Step::SetMode, path)?;
+    rustix::fs::fchmod(file, Mode::from_raw_mode(previous.st_mode & 0o7777))
+        .at(Step::SetMode, path)?;
     let ours = rustix::fs::fstat(file).at(Step::SetMode, path)?;
     if ours.st_uid != previous.st_uid || ours.st_gid != previous.st_gid {
         // Only root (or the owner, for the group) may chown; an unprivileged writer keeps
@@ -203,7 +238,8 @@ pub(crate) fn copy_mode_and_owner(file: &File, previous: &Stat, path: &Path) -> 
             Err(errno) => return Err(errno).at(Step::SetMode, path),
         }
         // A chown by root clears setuid/setgid bits; put the mode back.
-        rustix::fs::fchmod(file, Mode::from_raw_mode(previous.st_mode & 0o7777)).at(Step::SetMode, path)?;
+        rustix::fs::fchmod(file, Mode::from_raw_mode(previous.st_mode & 0o7777))
+            .at(Step::SetMode, path)?;
     }
     Ok(())
 }

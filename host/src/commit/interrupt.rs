@@ -28,9 +28,15 @@ pub struct Interrupted;
 pub fn interrupt() -> usize {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let _exclusive = PUBLISHING.write().unwrap_or_else(PoisonError::into_inner);
-    let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default();
+    let live = LIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .unwrap_or_default();
     live.into_values()
-        .filter(|(dir, name)| rustix::fs::unlinkat(&**dir, name, rustix::fs::AtFlags::empty()).is_ok())
+        .filter(|(dir, name)| {
+            rustix::fs::unlinkat(&**dir, name, rustix::fs::AtFlags::empty()).is_ok()
+        })
         .count()
 }
 
@@ -47,7 +53,11 @@ pub fn is_interrupted() -> bool {
 
 /// The io error writers return after an interrupt (mapped to the `interrupted` kind).
 pub(crate) fn check() -> io::Result<()> {
-    if is_interrupted() { Err(io::Error::other(Interrupted)) } else { Ok(()) }
+    if is_interrupted() {
+        Err(io::Error::other(Interrupted))
+    } else {
+        Ok(())
+    }
 }
 
 /// Held while a commit publishes (renames, directory fsyncs, markers); refused once interrupted.

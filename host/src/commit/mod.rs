@@ -87,18 +87,29 @@ impl AtomicFile {
         let path = path.as_ref();
         let _span = tracing::debug_span!("stage", path = %path.display()).entered();
         let target = Target::resolve(path, options.symlinks, options.fsync())?;
-        let mode = if target.existing.is_some() { PRIVATE_MODE } else { NEW_FILE_MODE };
+        let mode = if target.existing.is_some() {
+            PRIVATE_MODE
+        } else {
+            NEW_FILE_MODE
+        };
         let (name, file) = target.create_staging(&target.name, mode)?;
         let registration = interrupt::Registration::new(target.dir.clone(), name.clone());
         let setup_done = Instant::now();
         Ok(Self {
             target,
-            staged: Some(Staged { name, file, _registration: registration }),
+            staged: Some(Staged {
+                name,
+                file,
+                _registration: registration,
+            }),
             options: options.clone(),
             hasher: ContentHasher::new(),
             bytes: 0,
             details: Details::default(),
-            timings: StepTimings { setup: setup_done - started, ..StepTimings::default() },
+            timings: StepTimings {
+                setup: setup_done - started,
+                ..StepTimings::default()
+            },
             started_at,
             started,
             setup_done,
@@ -113,7 +124,9 @@ impl AtomicFile {
 
     /// Where the bytes are staged until `commit`.
     pub fn staging_path(&self) -> Option<PathBuf> {
-        self.staged.as_ref().map(|staged| self.target.sibling(&staged.name))
+        self.staged
+            .as_ref()
+            .map(|staged| self.target.sibling(&staged.name))
     }
 
     /// Bytes written so far.
@@ -162,15 +175,24 @@ impl AtomicFile {
 
     fn staged(&mut self) -> io::Result<&mut Staged> {
         interrupt::check()?;
-        self.staged.as_mut().ok_or_else(|| io::Error::other("atio: the staging file is gone"))
+        self.staged
+            .as_mut()
+            .ok_or_else(|| io::Error::other("atio: the staging file is gone"))
     }
 
     /// Step 4: mode, owner, fsync. After this the staging file is complete on disk.
     fn seal(&mut self) -> Result<()> {
         self.timings.write = self.setup_done.elapsed();
-        let staging_path = self.staging_path().unwrap_or_else(|| self.target.path.clone());
+        let staging_path = self
+            .staging_path()
+            .unwrap_or_else(|| self.target.path.clone());
         let staged = self.staged.as_mut().ok_or_else(|| {
-            Error::new(ErrorKind::Io, Step::Write, &staging_path, "the staging file is gone")
+            Error::new(
+                ErrorKind::Io,
+                Step::Write,
+                &staging_path,
+                "the staging file is gone",
+            )
         })?;
         staged.file.flush().at(Step::Write, &staging_path)?;
         if let Some(previous) = &self.target.existing {
@@ -193,7 +215,10 @@ impl AtomicFile {
             format: self.details.format.clone(),
             encoder: self.details.encoder.clone(),
             durability: self.options.durability,
-            marker: self.options.marker.then(|| self.target.sibling(&manifest::marker_name(&self.target.name))),
+            marker: self.options.marker.then(|| {
+                self.target
+                    .sibling(&manifest::marker_name(&self.target.name))
+            }),
             run_id: self.run_id.clone(),
             timings: self.timings,
         }
@@ -248,8 +273,11 @@ impl Drop for AtomicFile {
 /// k-th file fails, the files before it are already published (the error says how many) and the
 /// rest are discarded. For all-or-nothing sets, write a directory target instead.
 pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
-    let Some(first) = files.first() else { return Ok(Vec::new()) };
-    let first_dir = rustix::fs::fstat(&*first.target.dir).at(Step::Resolve, &first.target.dir_path)?;
+    let Some(first) = files.first() else {
+        return Ok(Vec::new());
+    };
+    let first_dir =
+        rustix::fs::fstat(&*first.target.dir).at(Step::Resolve, &first.target.dir_path)?;
     for file in &files[1..] {
         let dir = rustix::fs::fstat(&*file.target.dir).at(Step::Resolve, &file.target.dir_path)?;
         if (dir.st_dev, dir.st_ino) != (first_dir.st_dev, first_dir.st_ino) {
@@ -257,14 +285,21 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
                 ErrorKind::InvalidInput,
                 Step::Rename,
                 &file.target.path,
-                format!("a group commit needs one directory; this file is not in {}", first.target.dir_path.display()),
+                format!(
+                    "a group commit needs one directory; this file is not in {}",
+                    first.target.dir_path.display()
+                ),
             ));
         }
     }
-    let span = tracing::debug_span!("commit", files = files.len(), path = %first.target.path.display());
+    let span =
+        tracing::debug_span!("commit", files = files.len(), path = %first.target.path.display());
     let _span = span.enter();
     parallel(&mut files, AtomicFile::seal)?;
-    if let Some(file) = files.iter().find(|file| file.options.no_clobber && file.target.existing.is_some()) {
+    if let Some(file) = files
+        .iter()
+        .find(|file| file.options.no_clobber && file.target.existing.is_some())
+    {
         return Err(Error::new(
             ErrorKind::Conflict,
             Step::Rename,
@@ -272,7 +307,8 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
             "the target exists and create-only (--no-clobber) was asked for",
         ));
     }
-    let publishing = interrupt::publishing().map_err(|error| Error::io(Step::Rename, &files[0].target.path, error))?;
+    let publishing = interrupt::publishing()
+        .map_err(|error| Error::io(Step::Rename, &files[0].target.path, error))?;
     let fsync = files.iter().any(|file| file.options.fsync());
 
     // Step 5: no marker may outlive the bytes it describes, with or without a new marker to come.
@@ -281,10 +317,16 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
     let stopwatch = Stopwatch::start();
     let mut removed_marker = false;
     for file in files.iter().filter(|file| !file.options.no_clobber) {
-        removed_marker |= file.target.unlink(&manifest::marker_name(&file.target.name), Step::RemoveMarker)?;
+        removed_marker |= file.target.unlink(
+            &manifest::marker_name(&file.target.name),
+            Step::RemoveMarker,
+        )?;
     }
     if removed_marker && fsync {
-        files[0].target.fsync_dir().map_err(|error| retag(error, Step::RemoveMarker))?;
+        files[0]
+            .target
+            .fsync_dir()
+            .map_err(|error| retag(error, Step::RemoveMarker))?;
     }
 
     // Step 6: publish.
@@ -292,8 +334,15 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
     for (published, file) in files.iter_mut().enumerate() {
         let staged = file.staged.as_ref().expect("sealed files are staged");
         let no_clobber = file.options.no_clobber;
-        if let Err(error) = file.target.rename(&staged.name, &file.target.name, no_clobber) {
-            return Err(if published == 0 { error } else { partial_group(error, published, total) });
+        if let Err(error) = file
+            .target
+            .rename(&staged.name, &file.target.name, no_clobber)
+        {
+            return Err(if published == 0 {
+                error
+            } else {
+                partial_group(error, published, total)
+            });
         }
         // Published: the staging name no longer exists, so nothing is left to clean up.
         file.staged = None;
@@ -320,10 +369,15 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
         .filter(|(file, _)| file.options.marker)
         .map(|(file, report)| (file, file.manifest(report, finished_at)))
         .collect();
-    let mut markers = parallel(&mut pending, |(file, manifest)| Ok((*file, stage_marker(file, manifest)?))).map_err(marker_failed)?;
+    let mut markers = parallel(&mut pending, |(file, manifest)| {
+        Ok((*file, stage_marker(file, manifest)?))
+    })
+    .map_err(marker_failed)?;
     for (file, marker) in &mut markers {
         let marker_name = manifest::marker_name(&file.target.name);
-        file.target.rename(&marker.name, &marker_name, false).map_err(marker_failed)?;
+        file.target
+            .rename(&marker.name, &marker_name, false)
+            .map_err(marker_failed)?;
         marker.published = true;
     }
     if fsync && !markers.is_empty() {
@@ -346,7 +400,10 @@ const SYNC_THREADS: usize = 8;
 /// Runs `work` on every item, spread over up to `SYNC_THREADS` threads, so that the fsyncs of a
 /// group overlap and the filesystem can fold them into fewer journal commits. Every item is
 /// processed; the first error is returned.
-fn parallel<T: Send, R: Send>(items: &mut [T], work: impl Fn(&mut T) -> Result<R> + Sync) -> Result<Vec<R>> {
+fn parallel<T: Send, R: Send>(
+    items: &mut [T],
+    work: impl Fn(&mut T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
     if items.len() < 2 {
         return items.iter_mut().map(&work).collect();
     }
@@ -355,9 +412,18 @@ fn parallel<T: Send, R: Send>(items: &mut [T], work: impl Fn(&mut T) -> Result<R
     std::thread::scope(|scope| {
         let workers: Vec<_> = items
             .chunks_mut(chunk)
-            .map(|chunk| scope.spawn(move || chunk.iter_mut().map(work).collect::<Vec<Result<R>>>()))
+            .map(|chunk| {
+                scope.spawn(move || chunk.iter_mut().map(work).collect::<Vec<Result<R>>>())
+            })
             .collect();
-        workers.into_iter().flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 
@@ -388,7 +454,9 @@ fn stage_marker<'a>(file: &'a AtomicFile, manifest: &Manifest) -> Result<StagedM
         _registration: interrupt::Registration::new(target.dir.clone(), name.clone()),
     };
     let path = target.sibling(&name);
-    staging.write_all(&manifest.to_json()).at(Step::Marker, &path)?;
+    staging
+        .write_all(&manifest.to_json())
+        .at(Step::Marker, &path)?;
     if file.options.fsync() {
         staging.sync_all().at(Step::Marker, &path)?;
     }
@@ -419,7 +487,10 @@ fn partial_group(error: Error, published: usize, total: usize) -> Error {
 
 /// A run id: time-ordered and unique enough to tell runs apart in manifests and staging names.
 pub fn new_run_id() -> String {
-    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis();
+    let millis = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
     format!("{millis:012x}-{:016x}", fastrand::u64(..))
 }
 
@@ -427,7 +498,8 @@ pub fn new_run_id() -> String {
 pub fn write_bytes(path: impl AsRef<Path>, bytes: &[u8], options: &Options) -> Result<Report> {
     let mut file = AtomicFile::create(path, options)?;
     let staging_path = file.staging_path().unwrap_or_default();
-    file.write_all(bytes).map_err(|error| Error::io(Step::Write, staging_path, error))?;
+    file.write_all(bytes)
+        .map_err(|error| Error::io(Step::Write, staging_path, error))?;
     file.commit()
 }
 

@@ -23,9 +23,7 @@ pub(crate) struct Owner {
 /// A 32-bit tag of this machine's host name.
 pub(crate) fn host_tag() -> u32 {
     static TAG: OnceLock<u32> = OnceLock::new();
-    *TAG.get_or_init(|| {
-        xxhash_rust::xxh3::xxh3_64(crate::manifest::host_name().as_bytes()) as u32
-    })
+    *TAG.get_or_init(|| xxhash_rust::xxh3::xxh3_64(crate::manifest::host_name().as_bytes()) as u32)
 }
 
 /// A fresh staging name for a file called `target_name`.
@@ -37,7 +35,13 @@ pub(crate) fn new_name(target_name: &OsStr) -> OsString {
     staging.extend_from_slice(embedded);
     staging.extend_from_slice(TAG);
     staging.extend_from_slice(
-        format!("{}-{:08x}-{:08x}", std::process::id(), host_tag(), fastrand::u32(..)).as_bytes(),
+        format!(
+            "{}-{:08x}-{:08x}",
+            std::process::id(),
+            host_tag(),
+            fastrand::u32(..)
+        )
+        .as_bytes(),
     );
     staging.extend_from_slice(SUFFIX);
     OsString::from_vec(staging)
@@ -63,7 +67,10 @@ pub(crate) fn parse(name: &OsStr) -> Option<Owner> {
     if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(Owner { pid: pid.parse().ok()?, host: u32::from_str_radix(host, 16).ok()? })
+    Some(Owner {
+        pid: pid.parse().ok()?,
+        host: u32::from_str_radix(host, 16).ok()?,
+    })
 }
 
 #[cfg(test)]
@@ -77,7 +84,13 @@ mod tests {
         assert!(text.starts_with(".data.parquet.atio-"), "{text}");
         assert!(text.ends_with(".tmp"), "{text}");
         let owner = parse(&name).unwrap();
-        assert_eq!(owner, Owner { pid: std::process::id(), host: host_tag() });
+        assert_eq!(
+            owner,
+            Owner {
+                pid: std::process::id(),
+                host: host_tag()
+            }
+        );
         assert_ne!(new_name(OsStr::new("data.parquet")), name);
     }
 

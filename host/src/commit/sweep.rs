@@ -28,7 +28,11 @@ pub struct CleanOptions {
 
 impl Default for CleanOptions {
     fn default() -> Self {
-        Self { older_than: Duration::from_secs(24 * 3600), dry_run: false, recursive: false }
+        Self {
+            older_than: Duration::from_secs(24 * 3600),
+            dry_run: false,
+            recursive: false,
+        }
     }
 }
 
@@ -62,12 +66,19 @@ fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Re
             continue;
         }
         let name = entry.file_name();
-        let Some(owner) = staging::parse(&name) else { continue };
+        let Some(owner) = staging::parse(&name) else {
+            continue;
+        };
         if !file_type.is_file() {
             continue;
         }
-        let modified = entry.metadata().and_then(|meta| meta.modified()).at(Step::Clean, &path)?;
-        let age = SystemTime::now().duration_since(modified).unwrap_or_default();
+        let modified = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .at(Step::Clean, &path)?;
+        let age = SystemTime::now()
+            .duration_since(modified)
+            .unwrap_or_default();
         let verdict = if owner.host == staging::host_tag() && !process_alive(owner.pid) {
             None
         } else if age > options.older_than {
@@ -75,7 +86,11 @@ fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Re
         } else if owner.host == staging::host_tag() {
             Some(format!("its writer (pid {}) is still running", owner.pid))
         } else {
-            Some(format!("written on another host {}s ago (threshold {}s)", age.as_secs(), options.older_than.as_secs()))
+            Some(format!(
+                "written on another host {}s ago (threshold {}s)",
+                age.as_secs(),
+                options.older_than.as_secs()
+            ))
         };
         match verdict {
             Some(reason) => report.kept.push((path, reason)),
@@ -100,7 +115,10 @@ fn retag_clean(error: Error) -> Error {
 
 /// Whether a process with this pid exists on this host (EPERM means it exists, as another user).
 fn process_alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return false;
     };
     !matches!(rustix::process::test_kill_process(pid), Err(Errno::SRCH))

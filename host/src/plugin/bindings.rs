@@ -14,7 +14,7 @@ wasmtime::component::bindgen!({
     with: { "atio:encoder/sink.output": Output },
 });
 
-pub(crate) use atio::encoder::types::{EncodeError, FormatInfo};
+pub(crate) use self::atio::encoder::types::{EncodeError, FormatInfo};
 pub(crate) use exports::atio::encoder::encoder::Guest as EncoderExports;
 
 /// Where a session's output goes: any `Write`, recoverable as its concrete type afterwards.
@@ -76,7 +76,9 @@ impl State {
 
     /// The guest's stderr so far, trimmed, for error messages.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).trim().to_owned()
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_owned()
     }
 
     pub fn new_output(&mut self) -> wasmtime::Result<Resource<Output>> {
@@ -86,14 +88,17 @@ impl State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
-impl atio::encoder::types::Host for State {}
-impl atio::encoder::sink::Host for State {}
+impl self::atio::encoder::types::Host for State {}
+impl self::atio::encoder::sink::Host for State {}
 
-impl atio::encoder::sink::HostOutput for State {
+impl self::atio::encoder::sink::HostOutput for State {
     fn write(&mut self, _output: Resource<Output>, bytes: Vec<u8>) -> Result<(), String> {
         if let Some(refusal) = &self.refusal {
             return Err(refusal.clone());
@@ -148,8 +153,15 @@ pub(crate) struct MemoryCap {
 
 impl MemoryCap {
     fn new(limit: usize) -> Self {
-        let inner = wasmtime::StoreLimitsBuilder::new().memory_size(limit).trap_on_grow_failure(true).build();
-        Self { inner, limit, refused: None }
+        let inner = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(limit)
+            .trap_on_grow_failure(true)
+            .build();
+        Self {
+            inner,
+            limit,
+            refused: None,
+        }
     }
 
     pub fn limit(&self) -> usize {
@@ -158,14 +170,24 @@ impl MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.refused = Some(desired);
         }
         self.inner.memory_growing(current, desired, maximum)
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         self.inner.table_growing(current, desired, maximum)
     }
 }

@@ -22,7 +22,11 @@ pub fn cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|dir| !dir.is_empty()).map(|home| PathBuf::from(home).join(".cache")))?;
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|dir| !dir.is_empty())
+                .map(|home| PathBuf::from(home).join(".cache"))
+        })?;
     Some(base.join("atio").join("plugins"))
 }
 
@@ -43,7 +47,11 @@ pub enum LoadSource {
 }
 
 /// Loads a component from the cache, or compiles and caches it.
-pub(crate) fn load(engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Result<(Component, LoadSource)> {
+pub(crate) fn load(
+    engine: &Engine,
+    wasm: &[u8],
+    sha256: &str,
+) -> wasmtime::Result<(Component, LoadSource)> {
     let entry = entry_path(engine, sha256);
     if let Some(entry) = &entry {
         if let Some(component) = load_verified(engine, entry) {
@@ -55,7 +63,10 @@ pub(crate) fn load(engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Resu
         match component.serialize() {
             Ok(bytes) => {
                 // A cache that cannot be written costs speed, not correctness.
-                let options = Options { durability: crate::Durability::None, ..Options::default() };
+                let options = Options {
+                    durability: crate::Durability::None,
+                    ..Options::default()
+                };
                 if let Err(error) = crate::write_bytes(entry, &bytes, &options) {
                     tracing::warn!("not caching the compiled plugin: {error}");
                 }
@@ -68,10 +79,14 @@ pub(crate) fn load(engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Resu
 
 fn load_verified(engine: &Engine, entry: &std::path::Path) -> Option<Component> {
     let marker = entry.with_file_name(crate::manifest::marker_name(entry.file_name()?));
-    let manifest = crate::manifest::Manifest::from_json(&std::fs::read(&marker).ok()?, &marker).ok()?;
+    let manifest =
+        crate::manifest::Manifest::from_json(&std::fs::read(&marker).ok()?, &marker).ok()?;
     let bytes = std::fs::read(entry).ok()?;
     if bytes.len() as u64 != manifest.bytes || crate::hash::hash_bytes(&bytes) != manifest.hash {
-        tracing::warn!("recompiling: cache entry {} does not match its manifest", entry.display());
+        tracing::warn!(
+            "recompiling: cache entry {} does not match its manifest",
+            entry.display()
+        );
         return None;
     }
     // SAFETY: `Component::deserialize` trusts its input to be wasmtime's own output. These bytes
@@ -83,7 +98,10 @@ fn load_verified(engine: &Engine, entry: &std::path::Path) -> Option<Component> 
     match component {
         Ok(component) => Some(component),
         Err(error) => {
-            tracing::warn!("recompiling: wasmtime refused cache entry {}: {error}", entry.display());
+            tracing::warn!(
+                "recompiling: wasmtime refused cache entry {}: {error}",
+                entry.display()
+            );
             None
         }
     }

@@ -5,16 +5,30 @@ use wasmtime::component::Component;
 
 /// Interface prefixes a plugin may import. Filesystem, sockets and http are absent on purpose:
 /// encoders turn batches into bytes and never need them.
-const ALLOWED: &[&str] = &["atio:encoder/", "wasi:cli/", "wasi:io/", "wasi:random/", "wasi:clocks/"];
+const ALLOWED: &[&str] = &[
+    "atio:encoder/",
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:clocks/",
+];
 
 /// Every import of `component`, by name.
 pub(crate) fn imports(engine: &Engine, component: &Component) -> Vec<String> {
-    component.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect()
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }
 
 /// The imports outside the allowlist.
 pub(crate) fn forbidden(imports: &[String]) -> Vec<String> {
-    imports.iter().filter(|name| !ALLOWED.iter().any(|prefix| name.starts_with(prefix))).cloned().collect()
+    imports
+        .iter()
+        .filter(|name| !ALLOWED.iter().any(|prefix| name.starts_with(prefix)))
+        .cloned()
+        .collect()
 }
 
 /// The `atio:encoder` version a plugin was built against, from its sink import or encoder export.
@@ -44,7 +58,12 @@ mod tests {
         .to_vec();
         assert_eq!(
             forbidden(&imports),
-            ["wasi:filesystem/types@0.2.3", "wasi:sockets/tcp@0.2.3", "wasi:http/outgoing-handler@0.2.3", "evil:thing/x"]
+            [
+                "wasi:filesystem/types@0.2.3",
+                "wasi:sockets/tcp@0.2.3",
+                "wasi:http/outgoing-handler@0.2.3",
+                "evil:thing/x"
+            ]
         );
         assert_eq!(contract_version(imports), Some("0.1.0".into()));
     }

@@ -44,7 +44,11 @@ pub struct PluginLimits {
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(60), memory: 2 << 30, output_quota: None }
+        Self {
+            timeout: Duration::from_secs(60),
+            memory: 2 << 30,
+            output_quota: None,
+        }
     }
 }
 
@@ -116,7 +120,10 @@ pub struct Plugin {
 
 impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Plugin").field("origin", &self.origin).field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Plugin")
+            .field("origin", &self.origin)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,19 +131,29 @@ impl Plugin {
     /// Loads a component: from this process's table, else the compile cache, else by compiling.
     /// Refuses components that import anything beyond the sink and basic WASI, or that were built
     /// against an incompatible contract.
-    pub fn load(origin: impl Into<PathBuf>, wasm: &[u8], limits: &PluginLimits) -> Result<Arc<Self>> {
+    pub fn load(
+        origin: impl Into<PathBuf>,
+        wasm: &[u8],
+        limits: &PluginLimits,
+    ) -> Result<Arc<Self>> {
         static LOADED: Mutex<Option<HashMap<String, Arc<Plugin>>>> = Mutex::new(None);
         let origin = origin.into();
         let sha256 = hex::encode(sha2::Sha256::digest(wasm));
-        if let Some(plugin) = LOADED.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(HashMap::new).get(&sha256) {
+        if let Some(plugin) = LOADED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(HashMap::new)
+            .get(&sha256)
+        {
             return Ok(plugin.clone());
         }
         let started = Instant::now();
         let _span = tracing::debug_span!("load_plugin", origin = %origin.display()).entered();
-        let fail = |message: String| Error::new(ErrorKind::Plugin, Step::LoadPlugin, &origin, message);
+        let fail =
+            |message: String| Error::new(ErrorKind::Plugin, Step::LoadPlugin, &origin, message);
         let engine = engine::engine();
-        let (component, load_source) =
-            cache::load(engine, wasm, &sha256).map_err(|error| fail(format!("not a valid WebAssembly component: {error:#}")))?;
+        let (component, load_source) = cache::load(engine, wasm, &sha256)
+            .map_err(|error| fail(format!("not a valid WebAssembly component: {error:#}")))?;
         let imports = imports::imports(engine, &component);
         let forbidden = imports::forbidden(&imports);
         if !forbidden.is_empty() {
@@ -145,18 +162,35 @@ impl Plugin {
                 forbidden.join(", ")
             )));
         }
-        let exports = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect::<Vec<_>>();
-        let contract_version = imports::contract_version(exports.iter().cloned().chain(imports.iter().cloned()))
-            .ok_or_else(|| fail(format!("not an atio encoder: it exports {} but not atio:encoder/encoder", exports.join(", "))))?;
+        let exports = component
+            .component_type()
+            .exports(engine)
+            .map(|(name, _)| name.to_owned())
+            .collect::<Vec<_>>();
+        let contract_version =
+            imports::contract_version(exports.iter().cloned().chain(imports.iter().cloned()))
+                .ok_or_else(|| {
+                    fail(format!(
+                        "not an atio encoder: it exports {} but not atio:encoder/encoder",
+                        exports.join(", ")
+                    ))
+                })?;
         check_contract(&contract_version).map_err(fail)?;
-        let linker = bindings::linker(engine).map_err(|error| fail(format!("linking: {error:#}")))?;
+        let linker =
+            bindings::linker(engine).map_err(|error| fail(format!("linking: {error:#}")))?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(EncoderPluginPre::new)
             .map_err(|error| fail(format!("cannot be linked: {error:#}")))?;
         let mut plugin = Self {
             origin: origin.clone(),
-            info: FormatInfo { name: String::new(), version: String::new(), media_type: String::new(), extensions: Vec::new(), options: Vec::new() },
+            info: FormatInfo {
+                name: String::new(),
+                version: String::new(),
+                media_type: String::new(),
+                extensions: Vec::new(),
+                options: Vec::new(),
+            },
             sha256: sha256.clone(),
             contract_version,
             imports,
@@ -166,24 +200,42 @@ impl Plugin {
         };
         let mut instance = plugin.instantiate(limits, &origin)?;
         let info = Instance::exports(&instance.plugin).call_info(&mut instance.store);
-        plugin.info = info.map_err(|error| instance.trap(error, Step::LoadPlugin, &origin))?.into();
+        plugin.info = info
+            .map_err(|error| instance.trap(error, Step::LoadPlugin, &origin))?
+            .into();
         plugin.load_time = started.elapsed();
         let plugin = Arc::new(plugin);
-        LOADED.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(HashMap::new).insert(sha256, plugin.clone());
+        LOADED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(HashMap::new)
+            .insert(sha256, plugin.clone());
         Ok(plugin)
     }
 
     /// The encoder name, version and component hash, as recorded in manifests.
     pub fn encoder_info(&self) -> crate::EncoderInfo {
-        crate::EncoderInfo { name: self.info.name.clone(), version: self.info.version.clone(), sha256: self.sha256.clone() }
+        crate::EncoderInfo {
+            name: self.info.name.clone(),
+            version: self.info.version.clone(),
+            sha256: self.sha256.clone(),
+        }
     }
 
     fn instantiate(&self, limits: &PluginLimits, path: &Path) -> Result<Instance> {
-        let mut store = Store::new(engine::engine(), State::new(limits.memory, limits.output_quota));
+        let mut store = Store::new(
+            engine::engine(),
+            State::new(limits.memory, limits.output_quota),
+        );
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(engine::ticks(limits.timeout));
         store.epoch_deadline_trap();
-        let mut instance = Instance { store, plugin: None, timeout: limits.timeout, name: self.origin.display().to_string() };
+        let mut instance = Instance {
+            store,
+            plugin: None,
+            timeout: limits.timeout,
+            name: self.origin.display().to_string(),
+        };
         match self.pre.instantiate(&mut instance.store) {
             Ok(plugin) => {
                 instance.plugin = Some(plugin);
@@ -207,13 +259,27 @@ impl Plugin {
         instance.name = format!("{} encoder", self.info.name);
         instance.store.data_mut().destination = Some(Box::new(destination));
         let ipc_error = |error: arrow::error::ArrowError| {
-            Error::new(ErrorKind::InvalidInput, Step::Encode, path, format!("cannot serialise the schema as Arrow IPC: {error}"))
+            Error::new(
+                ErrorKind::InvalidInput,
+                Step::Encode,
+                path,
+                format!("cannot serialise the schema as Arrow IPC: {error}"),
+            )
         };
         let mut ipc = StreamWriter::try_new(Vec::new(), schema).map_err(ipc_error)?;
         let schema_message = std::mem::take(ipc.get_mut());
-        let output = instance.store.data_mut().new_output().map_err(|error| instance.trap(error, Step::Encode, path))?;
+        let output = instance
+            .store
+            .data_mut()
+            .new_output()
+            .map_err(|error| instance.trap(error, Step::Encode, path))?;
         let started = Instant::now();
-        let opened = Instance::exports(&instance.plugin).session().call_open(&mut instance.store, &schema_message, options, output);
+        let opened = Instance::exports(&instance.plugin).session().call_open(
+            &mut instance.store,
+            &schema_message,
+            options,
+            output,
+        );
         let handle = match opened {
             Ok(Ok(handle)) => handle,
             Ok(Err(error)) => return Err(instance.refusal(error, Step::Encode, path)),
@@ -263,7 +329,10 @@ struct Instance {
 
 impl Instance {
     fn exports(plugin: &Option<EncoderPlugin>) -> &bindings::EncoderExports {
-        plugin.as_ref().expect("instantiated").atio_encoder_encoder()
+        plugin
+            .as_ref()
+            .expect("instantiated")
+            .atio_encoder_encoder()
     }
 
     /// A trap (or host error) inside the plugin: timeout, memory, panic, anything else.
@@ -277,7 +346,10 @@ impl Instance {
                 desired >> 20
             )
         } else if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-            format!("{}: timed out: one call ran longer than {:?} (see --plugin-timeout)", self.name, self.timeout)
+            format!(
+                "{}: timed out: one call ran longer than {:?} (see --plugin-timeout)",
+                self.name, self.timeout
+            )
         } else {
             format!("{}: crashed: {error:#}", self.name)
         };
@@ -296,16 +368,32 @@ impl Instance {
             return Error::io(Step::Write, path, io_error);
         }
         if let Some(refusal) = &state.refusal {
-            return Error::new(ErrorKind::Plugin, step, path, format!("{}: {refusal} (see --plugin-output-quota)", self.name));
+            return Error::new(
+                ErrorKind::Plugin,
+                step,
+                path,
+                format!("{}: {refusal} (see --plugin-output-quota)", self.name),
+            );
         }
         let (kind, what, message) = match error {
-            EncodeError::InvalidOptions(message) => (ErrorKind::InvalidInput, "invalid option", message),
-            EncodeError::InvalidInput(message) => (ErrorKind::InvalidInput, "invalid input", message),
-            EncodeError::Unsupported(message) => (ErrorKind::UnsupportedFormat, "unsupported", message),
+            EncodeError::InvalidOptions(message) => {
+                (ErrorKind::InvalidInput, "invalid option", message)
+            }
+            EncodeError::InvalidInput(message) => {
+                (ErrorKind::InvalidInput, "invalid input", message)
+            }
+            EncodeError::Unsupported(message) => {
+                (ErrorKind::UnsupportedFormat, "unsupported", message)
+            }
             EncodeError::SinkRejected(message) => (ErrorKind::Plugin, "output rejected", message),
             EncodeError::Internal(message) => (ErrorKind::Plugin, "failed", message),
         };
-        Error::new(kind, step, path, format!("{}: {what}: {message}", self.name))
+        Error::new(
+            kind,
+            step,
+            path,
+            format!("{}: {what}: {message}", self.name),
+        )
     }
 }
 
@@ -322,7 +410,10 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("path", &self.path).field("rows", &self.rows).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("path", &self.path)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
     }
 }
 
@@ -345,14 +436,26 @@ impl Session {
     /// Encodes one batch.
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         let Some(handle) = self.handle else {
-            return Err(Error::new(ErrorKind::Plugin, Step::Encode, &self.path, "the encoder session is closed"));
+            return Err(Error::new(
+                ErrorKind::Plugin,
+                Step::Encode,
+                &self.path,
+                "the encoder session is closed",
+            ));
         };
         self.ipc.write(batch).map_err(|error| {
-            Error::new(ErrorKind::InvalidInput, Step::Encode, &self.path, format!("cannot serialise a batch as Arrow IPC: {error}"))
+            Error::new(
+                ErrorKind::InvalidInput,
+                Step::Encode,
+                &self.path,
+                format!("cannot serialise a batch as Arrow IPC: {error}"),
+            )
         })?;
         let message = std::mem::take(self.ipc.get_mut());
         self.call(|instance| {
-            Instance::exports(&instance.plugin).session().call_write_batch(&mut instance.store, handle, &message)
+            Instance::exports(&instance.plugin)
+                .session()
+                .call_write_batch(&mut instance.store, handle, &message)
         })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -361,21 +464,42 @@ impl Session {
     /// Finishes the output and hands the destination back.
     pub fn finish<W: Write + Send + 'static>(mut self) -> Result<Finished<W>> {
         let Some(handle) = self.handle else {
-            return Err(Error::new(ErrorKind::Plugin, Step::Encode, &self.path, "the encoder session is closed"));
+            return Err(Error::new(
+                ErrorKind::Plugin,
+                Step::Encode,
+                &self.path,
+                "the encoder session is closed",
+            ));
         };
         let summary = self.call(|instance| {
-            Instance::exports(&instance.plugin).session().call_finish(&mut instance.store, handle)
+            Instance::exports(&instance.plugin)
+                .session()
+                .call_finish(&mut instance.store, handle)
         })?;
         self.handle = None;
         let _ = handle.resource_drop(&mut self.instance.store);
         let state = self.instance.store.data_mut();
-        let mut destination = state.destination.take().expect("the destination stays until finish");
-        destination.flush().map_err(|error| Error::io(Step::Write, &self.path, error))?;
-        let destination = *destination.into_any().downcast::<W>().expect("finish asks for the type open was given");
+        let mut destination = state
+            .destination
+            .take()
+            .expect("the destination stays until finish");
+        destination
+            .flush()
+            .map_err(|error| Error::io(Step::Write, &self.path, error))?;
+        let destination = *destination
+            .into_any()
+            .downcast::<W>()
+            .expect("finish asks for the type open was given");
         if summary.rows != self.rows {
             tracing::warn!(path = %self.path.display(), "encoder reported {} rows, {} were sent", summary.rows, self.rows);
         }
-        Ok(Finished { destination, rows: self.rows, bytes: state.written, metadata: summary.metadata, guest_time: self.guest_time })
+        Ok(Finished {
+            destination,
+            rows: self.rows,
+            bytes: state.written,
+            metadata: summary.metadata,
+            guest_time: self.guest_time,
+        })
     }
 
     /// Time spent inside the plugin so far.
@@ -393,9 +517,16 @@ impl Session {
         call: impl FnOnce(&mut Instance) -> wasmtime::Result<std::result::Result<T, EncodeError>>,
     ) -> Result<T> {
         if self.instance.plugin.is_none() {
-            return Err(Error::new(ErrorKind::Plugin, Step::Encode, &self.path, "the plugin instance was discarded after a trap"));
+            return Err(Error::new(
+                ErrorKind::Plugin,
+                Step::Encode,
+                &self.path,
+                "the plugin instance was discarded after a trap",
+            ));
         }
-        self.instance.store.set_epoch_deadline(engine::ticks(self.timeout));
+        self.instance
+            .store
+            .set_epoch_deadline(engine::ticks(self.timeout));
         let started = Instant::now();
         let outcome = call(&mut self.instance);
         self.guest_time += started.elapsed();
@@ -418,8 +549,13 @@ impl Drop for Session {
         // Not finished: tell a healthy plugin to abort. Its output (the destination) is dropped
         // with the store, which for a staging file removes it.
         if let (Some(handle), Some(plugin)) = (self.handle.take(), self.instance.plugin.as_ref()) {
-            self.instance.store.set_epoch_deadline(engine::ticks(Duration::from_secs(1)));
-            let _ = plugin.atio_encoder_encoder().session().call_abort(&mut self.instance.store, handle);
+            self.instance
+                .store
+                .set_epoch_deadline(engine::ticks(Duration::from_secs(1)));
+            let _ = plugin
+                .atio_encoder_encoder()
+                .session()
+                .call_abort(&mut self.instance.store, handle);
         }
     }
 }

@@ -18,8 +18,7 @@ const CHUNK: usize = 16 << 20;
 
 impl Encoder for AllocBomb {
     fn info() -> FormatInfo {
-        FormatInfo::new("test-alloc-bomb", env!("CARGO_PKG_VERSION"), "text/plain")
-            .extension("txt")
+        FormatInfo::new("test-alloc-bomb", env!("CARGO_PKG_VERSION"), "text/plain").extension("txt")
     }
 
     fn open(_: SchemaRef, _: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {

@@ -14,8 +14,7 @@ pub struct FsImport {
 
 impl Encoder for FsImport {
     fn info() -> FormatInfo {
-        FormatInfo::new("test-fs-import", env!("CARGO_PKG_VERSION"), "text/plain")
-            .extension("txt")
+        FormatInfo::new("test-fs-import", env!("CARGO_PKG_VERSION"), "text/plain").extension("txt")
     }
 
     fn open(_: SchemaRef, _: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {

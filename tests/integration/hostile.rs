@@ -1,0 +1,171 @@
+//! Hostile plugins: each failure is a clear error, the original target stays intact, and no
+//! staging file remains.
+
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatchIterator;
+use atio::formats::EncoderChoice;
+use atio::plugin::PluginLimits;
+use atio::{ErrorKind, WriteOptions};
+
+use crate::encoders::guest_wasm;
+use crate::support::{assert_no_leftovers, run_atio, stderr};
+
+/// Writes the sample through plugin `name` over an existing target; returns the error.
+fn attack(name: &str, limits: PluginLimits) -> (atio::Error, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, b"original").unwrap();
+    let plugin = guest_wasm(name);
+    // Load (and compile) first, so the timing below measures only the write.
+    let _ = atio::formats::load_file(&plugin, &PluginLimits::default());
+    let options = WriteOptions {
+        encoder: Some(EncoderChoice::PluginFile(plugin)),
+        limits,
+        ..WriteOptions::default()
+    };
+    let batches = atio::sample::batches(1000, 500);
+    let started = Instant::now();
+    let error = atio::write(
+        &target,
+        RecordBatchIterator::new(batches.into_iter().map(Ok), atio::sample::schema()),
+        &options,
+    )
+    .expect_err("a hostile plugin must fail the write");
+    let elapsed = started.elapsed();
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        b"original",
+        "{name}: original lost"
+    );
+    assert_no_leftovers(dir.path());
+    (error, elapsed)
+}
+
+#[test]
+fn an_infinite_loop_times_out_within_twice_the_deadline() {
+    let deadline = Duration::from_millis(500);
+    let (error, elapsed) = attack(
+        "atio_test_spin",
+        PluginLimits {
+            timeout: deadline,
+            ..PluginLimits::default()
+        },
+    );
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    assert!(error.to_string().contains("timed out"), "{error}");
+    assert!(elapsed < deadline * 2, "took {elapsed:?}");
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_limit() {
+    let (error, _) = attack(
+        "atio_test_alloc_bomb",
+        PluginLimits {
+            memory: 64 << 20,
+            ..PluginLimits::default()
+        },
+    );
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    assert!(
+        error.to_string().contains("memory limit of 64 MiB"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_panic_carries_its_message() {
+    let (error, _) = attack("atio_test_panic", PluginLimits::default());
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    assert!(
+        error.to_string().contains("atio-test-panic: boom"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_output_bomb_hits_the_quota() {
+    let (error, _) = attack(
+        "atio_test_output_bomb",
+        PluginLimits {
+            output_quota: Some(8 << 20),
+            ..PluginLimits::default()
+        },
+    );
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    assert!(
+        error
+            .to_string()
+            .contains("output quota of 8388608 bytes exceeded"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_failing_finish_publishes_nothing() {
+    let (error, _) = attack("atio_test_fail_finish", PluginLimits::default());
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    assert!(error.to_string().contains("finish failed"), "{error}");
+}
+
+#[test]
+fn a_filesystem_importer_is_refused_at_load_listing_what_it_imports() {
+    let error =
+        atio::formats::load_file(&guest_wasm("atio_test_fs_import"), &PluginLimits::default())
+            .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    let message = error.to_string();
+    assert!(
+        message.contains("refused") && message.contains("wasi:filesystem/"),
+        "{message}"
+    );
+    let (error, _) = attack("atio_test_fs_import", PluginLimits::default());
+    assert!(error.to_string().contains("wasi:filesystem/"), "{error}");
+}
+
+#[test]
+fn garbage_bytes_are_not_a_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.wasm");
+    std::fs::write(&fake, b"\0asm\x01\0\0\0 definitely not a component").unwrap();
+    let error = atio::formats::load_file(&fake, &PluginLimits::default()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Plugin);
+    assert!(
+        error.to_string().contains("fake.wasm")
+            && error
+                .to_string()
+                .contains("not a valid WebAssembly component"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_cli_maps_plugin_failures_to_exit_code_11() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), b"a,b\n1,2\n").unwrap();
+    std::fs::write(dir.path().join("out.txt"), b"original").unwrap();
+    let plugin = guest_wasm("atio_test_panic");
+    let output = run_atio(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "out.txt",
+            "--plugin",
+            plugin.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("atio-test-panic: boom"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("encode `"), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read(dir.path().join("out.txt")).unwrap(),
+        b"original"
+    );
+    assert_no_leftovers(dir.path());
+}
