@@ -4,6 +4,7 @@
 //! lower is better, 1.00 means no overhead). Baselines:
 //! - durability full: write + fsync(file) + rename + fsync(dir), by hand;
 //! - durability none: plain `File::create` + write, no fsync (and no atomicity).
+//!
 //! Then 1 KiB files one by one vs group commit (files/s).
 
 use std::fs::File;

@@ -271,6 +271,6 @@ pub fn uninstall(name: &str) -> Result<()> {
         ));
     }
     crate::commit::remove_file(&description, &Options::default())?;
-    crate::commit::remove_file(&dir.join(format!("{name}.wasm")), &Options::default())?;
+    crate::commit::remove_file(dir.join(format!("{name}.wasm")), &Options::default())?;
     Ok(())
 }

@@ -16,7 +16,9 @@ static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(Atomic
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Commits hold this shared while they publish; `interrupt()` takes it exclusively.
 static PUBLISHING: RwLock<()> = RwLock::new(());
-static LIVE: Mutex<Option<HashMap<u64, (Arc<OwnedFd>, OsString)>>> = Mutex::new(None);
+/// Live staging files by registration id: (directory, name in it).
+type LiveFiles = HashMap<u64, (Arc<OwnedFd>, OsString)>;
+static LIVE: Mutex<Option<LiveFiles>> = Mutex::new(None);
 
 /// The error a write returns once the process has been interrupted.
 #[derive(Debug, thiserror::Error)]

@@ -53,7 +53,7 @@ pub fn clean(dir: &Path, options: &CleanOptions) -> Result<CleanReport> {
 }
 
 fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Result<()> {
-    let handle = fs::open_dir(dir).map_err(|error| retag_clean(error))?;
+    let handle = fs::open_dir(dir).map_err(retag_clean)?;
     let entries = std::fs::read_dir(dir).at(Step::Clean, dir)?;
     for entry in entries {
         let entry = entry.at(Step::Clean, dir)?;
@@ -79,9 +79,8 @@ fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Re
         let age = SystemTime::now()
             .duration_since(modified)
             .unwrap_or_default();
-        let verdict = if owner.host == staging::host_tag() && !process_alive(owner.pid) {
-            None
-        } else if age > options.older_than {
+        let orphaned = owner.host == staging::host_tag() && !process_alive(owner.pid);
+        let verdict = if orphaned || age > options.older_than {
             None
         } else if owner.host == staging::host_tag() {
             Some(format!("its writer (pid {}) is still running", owner.pid))

@@ -53,10 +53,8 @@ pub(crate) fn load(
     sha256: &str,
 ) -> wasmtime::Result<(Component, LoadSource)> {
     let entry = entry_path(engine, sha256);
-    if let Some(entry) = &entry {
-        if let Some(component) = load_verified(engine, entry) {
-            return Ok((component, LoadSource::Cache));
-        }
+    if let Some(component) = entry.as_deref().and_then(|entry| load_verified(engine, entry)) {
+        return Ok((component, LoadSource::Cache));
     }
     let component = Component::new(engine, wasm)?;
     if let Some(entry) = &entry {
