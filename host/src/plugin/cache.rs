@@ -51,9 +51,16 @@ pub(crate) fn load(
     engine: &Engine,
     wasm: &[u8],
     sha256: &str,
+    mode: super::CacheMode,
 ) -> wasmtime::Result<(Component, LoadSource)> {
     let entry = entry_path(engine, sha256);
-    if let Some(component) = entry.as_deref().and_then(|entry| load_verified(engine, entry)) {
+    let cached = match mode {
+        super::CacheMode::Use => entry
+            .as_deref()
+            .and_then(|entry| load_verified(engine, entry)),
+        super::CacheMode::Recompile => None,
+    };
+    if let Some(component) = cached {
         return Ok((component, LoadSource::Cache));
     }
     let component = Component::new(engine, wasm)?;

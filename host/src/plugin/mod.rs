@@ -98,6 +98,18 @@ impl From<bindings::FormatInfo> for FormatInfo {
     }
 }
 
+/// Plugins loaded by this process, by sha256: one `InstancePre` per plugin per process.
+static LOADED: Mutex<Option<HashMap<String, Arc<Plugin>>>> = Mutex::new(None);
+
+/// Whether loading may use the on-disk compile cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMode {
+    /// Use a verified cache entry if there is one; compile and cache otherwise.
+    Use,
+    /// Compile anew and overwrite the cache entry.
+    Recompile,
+}
+
 /// A loaded, checked, ready-to-instantiate encoder plugin.
 #[derive(Clone)]
 pub struct Plugin {
@@ -136,8 +148,6 @@ impl Plugin {
         wasm: &[u8],
         limits: &PluginLimits,
     ) -> Result<Arc<Self>> {
-        static LOADED: Mutex<Option<HashMap<String, Arc<Plugin>>>> = Mutex::new(None);
-        let origin = origin.into();
         let sha256 = hex::encode(sha2::Sha256::digest(wasm));
         if let Some(plugin) = LOADED
             .lock()
@@ -147,12 +157,31 @@ impl Plugin {
         {
             return Ok(plugin.clone());
         }
+        let plugin = Self::load_with(origin, wasm, limits, CacheMode::Use)?;
+        LOADED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(HashMap::new)
+            .insert(sha256, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Loads a component without consulting this process's table of loaded plugins; `mode`
+    /// says whether the on-disk compile cache may be used or must be refreshed.
+    pub fn load_with(
+        origin: impl Into<PathBuf>,
+        wasm: &[u8],
+        limits: &PluginLimits,
+        mode: CacheMode,
+    ) -> Result<Arc<Self>> {
+        let origin = origin.into();
+        let sha256 = hex::encode(sha2::Sha256::digest(wasm));
         let started = Instant::now();
         let _span = tracing::debug_span!("load_plugin", origin = %origin.display()).entered();
         let fail =
             |message: String| Error::new(ErrorKind::Plugin, Step::LoadPlugin, &origin, message);
         let engine = engine::engine();
-        let (component, load_source) = cache::load(engine, wasm, &sha256)
+        let (component, load_source) = cache::load(engine, wasm, &sha256, mode)
             .map_err(|error| fail(format!("not a valid WebAssembly component: {error:#}")))?;
         let imports = imports::imports(engine, &component);
         let forbidden = imports::forbidden(&imports);
@@ -204,13 +233,7 @@ impl Plugin {
             .map_err(|error| instance.trap(error, Step::LoadPlugin, &origin))?
             .into();
         plugin.load_time = started.elapsed();
-        let plugin = Arc::new(plugin);
-        LOADED
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_or_insert_with(HashMap::new)
-            .insert(sha256, plugin.clone());
-        Ok(plugin)
+        Ok(Arc::new(plugin))
     }
 
     /// The encoder name, version and component hash, as recorded in manifests.
