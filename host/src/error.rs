@@ -141,6 +141,12 @@ pub enum Step {
     DirFsync,
     /// Writing the `_SUCCESS` marker.
     Marker,
+    /// Taking a lock (the directory's publish lock or a target's `--lock`).
+    Lock,
+    /// Comparing the current content with `--if-match`.
+    Compare,
+    /// Running the caller's update function or command.
+    Update,
     /// Checking a file against its marker.
     Verify,
     /// Sweeping orphaned staging files.
@@ -165,6 +171,9 @@ impl fmt::Display for Step {
             Self::Rename => "rename",
             Self::DirFsync => "fsync directory",
             Self::Marker => "write marker",
+            Self::Lock => "lock",
+            Self::Compare => "compare (--if-match)",
+            Self::Update => "update",
             Self::Verify => "verify",
             Self::Clean => "clean",
             Self::Cleanup => "clean up",

@@ -9,6 +9,9 @@
 //! - Many files in one directory with one directory fsync: [`commit_group`].
 //! - Record batches through a sandboxed encoder: [`write()`] (formats in [`formats`], the WASM
 //!   runtime in [`plugin`], input readers in [`input`]).
+//! - Concurrency: every commit publishes under its directory's lock (markers always match their
+//!   data); `Options::lock` holds a target's lock for a whole write; `Options::if_match` is
+//!   compare-and-swap; [`update`] / [`update_json`] are locked read-modify-write.
 //! - Checks and sweeps: [`verify()`], [`clean`].
 
 pub mod commit;
@@ -21,14 +24,16 @@ mod options;
 pub mod plugin;
 mod report;
 pub mod sample;
+mod update;
 mod verify;
 mod write;
 
 pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
-pub use commit::{AtomicFile, commit_group, new_run_id, write_bytes};
+pub use commit::{AtomicFile, TargetLock, commit_group, new_run_id, write_bytes};
 pub use error::{Error, ErrorKind, Result, Step};
 pub use options::{Durability, Options, Symlinks};
 pub use report::{EncoderInfo, Report, StepTimings};
+pub use update::{DEFAULT_LOCK_TIMEOUT, update, update_json};
 pub use verify::{Verified, verify};
 pub use write::{Progress, WriteOptions, write, write_with_progress};

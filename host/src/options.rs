@@ -1,5 +1,7 @@
 //! Options shared by every write: durability, markers, clobbering, symlinks.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
 /// How hard atio works to make a commit survive a power cut.
@@ -38,6 +40,10 @@ pub struct Options {
     pub no_clobber: bool,
     /// Symlink policy for the target path.
     pub symlinks: Symlinks,
+    /// Hold the target's sidecar lock for the whole write, waiting at most this long for it.
+    pub lock: Option<Duration>,
+    /// Compare-and-swap: commit only if the current content hash is this (`xxh3-128:<hex>`).
+    pub if_match: Option<String>,
 }
 
 impl Default for Options {
@@ -47,6 +53,8 @@ impl Default for Options {
             marker: true,
             no_clobber: false,
             symlinks: Symlinks::Follow,
+            lock: None,
+            if_match: None,
         }
     }
 }

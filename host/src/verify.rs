@@ -29,6 +29,20 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
         .file_name()
         .ok_or_else(|| fail("not a file path".into()))?;
     let marker = path.with_file_name(manifest::marker_name(name));
+    // Shared publish lock: no atio writer can swap the file and its marker while both are read.
+    let dir_path = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let dir = std::sync::Arc::new(crate::commit::open_dir(dir_path).map_err(|error| {
+        Error::new(
+            ErrorKind::Verification,
+            Step::Verify,
+            path,
+            error.message().to_owned(),
+        )
+    })?);
+    let _publish_lock = crate::commit::lock::PublishLock::acquire(&dir, dir_path, true)?;
     let marker_bytes = match std::fs::read(&marker) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {

@@ -5,6 +5,7 @@
 
 mod cli;
 mod commit;
+mod concurrency;
 mod encoders;
 mod hostile;
 mod support;

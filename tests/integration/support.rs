@@ -50,9 +50,10 @@ pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Staging files and directories; not the permanent `.<name>.atio-lock` files.
 fn is_staging_name(name: &OsStr) -> bool {
     let name = name.to_string_lossy();
-    name.starts_with('.') && name.contains(".atio-")
+    name.starts_with('.') && name.contains(".atio-") && !name.ends_with(".atio-lock")
 }
 
 /// Asserts nothing atio staged is left under `dir`.

@@ -116,11 +116,17 @@ fn zstd(_level: Option<i64>) -> Result<Compression, EncodeError> {
     ))
 }
 
-fn positive(options: &mut Options, name: &str, default: u64) -> Result<usize, EncodeError> {
-    let v = if name == "row-group-rows" {
-        options.take_u64(name, default)?
-    } else {
+/// A count or size option that must be positive and fit in `usize`.
+fn positive(
+    options: &mut Options,
+    name: &str,
+    default: u64,
+    is_size: bool,
+) -> Result<usize, EncodeError> {
+    let v = if is_size {
         options.take_size(name, default)?
+    } else {
+        options.take_u64(name, default)?
     };
     if v == 0 {
         return Err(EncodeError::invalid_options(format!(
@@ -202,8 +208,8 @@ impl Encoder for ParquetEncoder {
         out: SinkWriter,
     ) -> Result<Self, EncodeError> {
         let (compression, label) = compression(options)?;
-        let rows = positive(options, "row-group-rows", DEFAULT_ROW_GROUP_ROWS)?;
-        let bytes = positive(options, "row-group-bytes", DEFAULT_ROW_GROUP_BYTES)?;
+        let rows = positive(options, "row-group-rows", DEFAULT_ROW_GROUP_ROWS, false)?;
+        let bytes = positive(options, "row-group-bytes", DEFAULT_ROW_GROUP_BYTES, true)?;
         let dictionary = options.take_bool("dictionary", true)?;
         let statistics =
             match options.take_enum("statistics", &["none", "chunk", "page"], "page")? {
@@ -211,13 +217,13 @@ impl Encoder for ParquetEncoder {
                 "chunk" => EnabledStatistics::Chunk,
                 _ => EnabledStatistics::Page,
             };
-        let page_size = positive(options, "data-page-size", DEFAULT_DATA_PAGE_SIZE)?;
+        let page_size = positive(options, "data-page-size", DEFAULT_DATA_PAGE_SIZE, true)?;
         let version = match options.take_enum("writer-version", &["1.0", "2.0"], "1.0")? {
             "2.0" => WriterVersion::PARQUET_2_0,
             _ => WriterVersion::PARQUET_1_0,
         };
         let kv: Vec<KeyValue> = options
-            .take_prefixed("kv.")
+            .take_prefixed("kv.")?
             .into_iter()
             .map(|(k, v)| KeyValue::new(k, v))
             .collect();

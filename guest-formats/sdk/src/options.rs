@@ -167,16 +167,23 @@ impl Options {
 
     /// Every option whose key starts with `prefix` (e.g. `kv.`), as `(rest of key, value)`
     /// pairs in the order given, marking them as taken. A key equal to the bare prefix is
-    /// left untaken (and so reported as unknown).
-    pub fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
-        let mut out = Vec::new();
+    /// left untaken (and so reported as unknown); the same key given twice is an error.
+    pub fn take_prefixed(&mut self, prefix: &str) -> Result<Vec<(String, String)>, EncodeError> {
+        let mut out: Vec<(String, String)> = Vec::new();
         for e in &mut self.entries {
             if e.key.len() > prefix.len() && e.key.starts_with(prefix) {
+                let rest = &e.key[prefix.len()..];
+                if out.iter().any(|(k, _)| k == rest) {
+                    return Err(EncodeError::invalid_options(format!(
+                        "option `{}` given more than once",
+                        e.key
+                    )));
+                }
                 e.taken = true;
-                out.push((e.key[prefix.len()..].to_owned(), e.value.clone()));
+                out.push((rest.to_owned(), e.value.clone()));
             }
         }
-        out
+        Ok(out)
     }
 
     /// Keys given but not (yet) taken, in order.
@@ -407,13 +414,18 @@ mod tests {
             ("kv.", "bare"),
         ]);
         assert_eq!(
-            o.take_prefixed("kv."),
+            o.take_prefixed("kv.").unwrap(),
             vec![
                 ("owner".into(), "me".into()),
                 ("team".into(), "data".into())
             ]
         );
         assert_eq!(o.untaken().collect::<Vec<_>>(), vec!["header", "kv."]);
+        let mut o = Options::from_pairs(&[("kv.a", "1"), ("kv.a", "2")]);
+        assert_eq!(
+            o.take_prefixed("kv.").unwrap_err().message(),
+            "option `kv.a` given more than once"
+        );
     }
 
     #[test]

@@ -41,6 +41,17 @@ pub struct GlobalArgs {
     /// If the target is a symlink, replace the link itself instead of the file it points to.
     #[arg(long, global = true)]
     pub no_follow: bool,
+    /// Hold the target's lock (`.<name>.atio-lock`) for the whole write: one writer at a time.
+    #[arg(long, global = true)]
+    pub lock: bool,
+    /// How long to wait for the target's lock (with --lock or update) before failing (exit 8)
+    /// with a message naming the holder.
+    #[arg(long, global = true, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// Compare-and-swap: commit only if the target's current content hash is HASH
+    /// (`xxh3-128:<hex>`, as printed by put/write/verify); otherwise fail with exit 8.
+    #[arg(long, global = true, value_name = "HASH")]
+    pub if_match: Option<String>,
 }
 
 impl GlobalArgs {
@@ -54,6 +65,8 @@ impl GlobalArgs {
             } else {
                 atio::Symlinks::Follow
             },
+            lock: self.lock.then_some(self.lock_timeout),
+            if_match: self.if_match.clone(),
         }
     }
 }
@@ -64,6 +77,15 @@ pub enum Command {
     Put {
         /// The file to write.
         path: PathBuf,
+    },
+    /// Locked read-modify-write: run CMD with PATH's current content on stdin (empty if missing)
+    /// and commit its stdout as PATH's new content, only if CMD exits 0.
+    Update {
+        /// The file to update.
+        path: PathBuf,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, last = true)]
+        command: Vec<String>,
     },
     /// Check files against their `_SUCCESS` manifests (exit 1 on any mismatch).
     Verify {

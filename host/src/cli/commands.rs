@@ -14,6 +14,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     let global = &cli.global;
     match &cli.command {
         Command::Put { path } => put(path, cli),
+        Command::Update { path, command } => update(path, command, cli),
         Command::Verify { paths } => verify(paths, global.json),
         Command::Clean {
             dir,
@@ -78,6 +79,57 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
         bar.set_message(format!("{} rows", progress.rows));
     })?;
     bar.finish_and_clear();
+    output::report(&report, cli.global.json, cli.global.verbose);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `command` with the current content on stdin, commits its stdout if it exits 0 — all
+/// under the target's lock.
+fn update(path: &Path, command: &[String], cli: &Cli) -> Result<ExitCode> {
+    let options = atio::Options {
+        lock: Some(cli.global.lock_timeout),
+        ..cli.global.options()
+    };
+    let mut file = atio::AtomicFile::create(path, &options)?;
+    let target = file.target_path().to_path_buf();
+    let staging = file.staging_path().unwrap_or_default();
+    let old = match std::fs::read(&target) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(error) => return Err(atio::Error::io(atio::Step::Read, &target, error).into()),
+    };
+    let step_error = |message: String| {
+        atio::Error::new(
+            atio::ErrorKind::InvalidInput,
+            atio::Step::Update,
+            &target,
+            message,
+        )
+    };
+    let mut child = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|error| step_error(format!("cannot run `{}`: {error}", command[0])))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let feeder = std::thread::spawn(move || stdin.write_all(&old));
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    std::io::copy(&mut stdout, &mut file)
+        .map_err(|error| atio::Error::io(atio::Step::Write, &staging, error))?;
+    let status = child
+        .wait()
+        .map_err(|error| step_error(format!("waiting for `{}`: {error}", command[0])))?;
+    // A command that does not read its stdin closes the pipe early: that is not a failure.
+    let _ = feeder.join();
+    if !status.success() {
+        return Err(step_error(format!(
+            "`{}` failed ({status}); the file is unchanged",
+            command.join(" ")
+        ))
+        .into());
+    }
+    let report = file.commit()?;
     output::report(&report, cli.global.json, cli.global.verbose);
     Ok(ExitCode::SUCCESS)
 }

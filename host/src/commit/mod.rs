@@ -16,6 +16,7 @@
 
 mod fs;
 pub mod interrupt;
+pub(crate) mod lock;
 pub(crate) mod staging;
 pub mod sweep;
 
@@ -31,7 +32,8 @@ use crate::manifest::{self, Manifest};
 use crate::options::Options;
 use crate::report::{EncoderInfo, Report, StepTimings, Stopwatch};
 
-pub(crate) use fs::Target;
+pub(crate) use fs::{Target, open_dir};
+pub use lock::TargetLock;
 
 /// Permissions of a new file before the umask, as `open(2)` callers conventionally ask.
 const NEW_FILE_MODE: u32 = 0o644;
@@ -61,6 +63,7 @@ pub struct AtomicFile {
     started: Instant,
     setup_done: Instant,
     run_id: String,
+    target_lock: Option<TargetLock>,
 }
 
 /// The live staging file.
@@ -87,6 +90,15 @@ impl AtomicFile {
         let path = path.as_ref();
         let _span = tracing::debug_span!("stage", path = %path.display()).entered();
         let target = Target::resolve(path, options.symlinks, options.fsync())?;
+        let target_lock = match options.lock {
+            Some(timeout) => Some(TargetLock::acquire(
+                &target.dir,
+                &target.dir_path,
+                &target.name,
+                timeout,
+            )?),
+            None => None,
+        };
         let mode = if target.existing.is_some() {
             PRIVATE_MODE
         } else {
@@ -114,6 +126,7 @@ impl AtomicFile {
             started,
             setup_done,
             run_id: new_run_id(),
+            target_lock,
         })
     }
 
@@ -127,6 +140,11 @@ impl AtomicFile {
         self.staged
             .as_ref()
             .map(|staged| self.target.sibling(&staged.name))
+    }
+
+    /// The target's sidecar lock, when `Options::lock` asked for one (held until commit or drop).
+    pub fn target_lock(&self) -> Option<&TargetLock> {
+        self.target_lock.as_ref()
     }
 
     /// Bytes written so far.
@@ -296,16 +314,12 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
         tracing::debug_span!("commit", files = files.len(), path = %first.target.path.display());
     let _span = span.enter();
     parallel(&mut files, AtomicFile::seal)?;
-    if let Some(file) = files
-        .iter()
-        .find(|file| file.options.no_clobber && file.target.existing.is_some())
-    {
-        return Err(Error::new(
-            ErrorKind::Conflict,
-            Step::Rename,
-            &file.target.path,
-            "the target exists and create-only (--no-clobber) was asked for",
-        ));
+    // One writer publishes in a directory at a time (taken before the interrupt guard, so an
+    // interrupt never waits behind a lock queue).
+    let _publish_lock =
+        lock::PublishLock::acquire(&files[0].target.dir, &files[0].target.dir_path, false)?;
+    for file in &files {
+        check_preconditions(file)?;
     }
     let publishing = interrupt::publishing()
         .map_err(|error| Error::io(Step::Rename, &files[0].target.path, error))?;
@@ -392,6 +406,68 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
         report.timings.total = file.started.elapsed();
     }
     Ok(reports)
+}
+
+/// `--no-clobber` and `--if-match`, checked under the publish lock (and enforced again by
+/// `RENAME_NOREPLACE` for create-only, against writers that are not atio).
+fn check_preconditions(file: &AtomicFile) -> Result<()> {
+    let target = &file.target;
+    let exists = match rustix::fs::statat(
+        &*target.dir,
+        &target.name,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    ) {
+        Ok(_) => true,
+        Err(rustix::io::Errno::NOENT) => false,
+        Err(errno) => return Err(errno).at(Step::Compare, &target.path),
+    };
+    if file.options.no_clobber && exists {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            Step::Rename,
+            &target.path,
+            "the target exists and create-only (--no-clobber) was asked for",
+        ));
+    }
+    let Some(expected) = &file.options.if_match else {
+        return Ok(());
+    };
+    let current = if exists {
+        Some(current_hash(target)?)
+    } else {
+        None
+    };
+    match current {
+        Some(current) if current == *expected => Ok(()),
+        Some(current) => Err(Error::new(
+            ErrorKind::Conflict,
+            Step::Compare,
+            &target.path,
+            format!(
+                "the target changed: its content hash is {current}, not {expected} (--if-match)"
+            ),
+        )),
+        None => Err(Error::new(
+            ErrorKind::Conflict,
+            Step::Compare,
+            &target.path,
+            format!("the target does not exist, so it cannot match {expected} (--if-match)"),
+        )),
+    }
+}
+
+/// The target's content hash: from its marker, or computed when there is none.
+fn current_hash(target: &Target) -> Result<String> {
+    let marker = target.sibling(&manifest::marker_name(&target.name));
+    match std::fs::read(&marker) {
+        Ok(bytes) => return Ok(Manifest::from_json(&bytes, &marker)?.hash),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+        Err(error) => return Err(Error::io(Step::Compare, &marker, error)),
+    }
+    let file = File::open(&target.path).at(Step::Compare, &target.path)?;
+    Ok(crate::hash::hash_reader(file)
+        .at(Step::Compare, &target.path)?
+        .1)
 }
 
 /// Most threads a group commit uses to fsync files concurrently.
