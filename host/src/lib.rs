@@ -15,6 +15,7 @@
 //! - Checks and sweeps: [`verify()`], [`clean`].
 
 pub mod commit;
+mod dataset;
 mod error;
 pub mod formats;
 pub mod hash;
@@ -28,12 +29,16 @@ mod update;
 mod verify;
 mod write;
 
+pub use commit::dir::{DirFile, DirReport, Recovery, StagedDir, recover};
 pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
 pub use commit::{AtomicFile, TargetLock, commit_group, new_run_id, write_bytes};
+pub use dataset::{
+    DatasetOptions, DatasetReport, NULL_PARTITION, escape_partition_value, write_dataset,
+};
 pub use error::{Error, ErrorKind, Result, Step};
 pub use options::{Durability, Options, Symlinks};
 pub use report::{EncoderInfo, Report, StepTimings};
 pub use update::{DEFAULT_LOCK_TIMEOUT, update, update_json};
-pub use verify::{Verified, verify};
+pub use verify::{Verified, VerifiedDir, verify, verify_dir};
 pub use write::{Progress, WriteOptions, write, write_with_progress};

@@ -112,3 +112,86 @@ pub fn host_name() -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// The marker file inside a committed directory (the Hadoop/Spark convention).
+pub const DIR_MARKER: &str = "_SUCCESS";
+
+/// One file of a committed directory, as listed by its manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the directory, `/`-separated (e.g. `region=eu/part-00000.parquet`).
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Content hash, `xxh3-128:<hex>`.
+    pub hash: String,
+    /// Data rows, when an encoder produced the file.
+    pub rows: Option<u64>,
+}
+
+/// What `<dir>/_SUCCESS` says about a directory committed as one unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DirManifest {
+    /// Manifest format version (1).
+    pub manifest_version: u32,
+    /// Always `directory`.
+    pub kind: String,
+    /// Every data file, sorted by path. Nothing else in the directory is data.
+    pub files: Vec<FileEntry>,
+    /// Total rows, when known for every file.
+    pub rows: Option<u64>,
+    /// Format name, when one encoder wrote every file.
+    pub format: Option<String>,
+    /// The encoder that wrote the files, if any.
+    pub encoder: Option<EncoderInfo>,
+    /// The Arrow schema of the data files, as text, when known.
+    pub schema: Option<String>,
+    /// The atio version that wrote it.
+    pub atio_version: String,
+    /// The run that wrote it.
+    pub run_id: String,
+    /// Host name of the writer.
+    pub host: String,
+    /// Process id of the writer.
+    pub pid: u32,
+    /// RFC 3339 time the write started.
+    pub started_at: String,
+    /// RFC 3339 time the manifest was written (just before the swap).
+    pub finished_at: String,
+    /// Durability level that applied.
+    pub durability: Durability,
+}
+
+impl DirManifest {
+    /// Serialises to pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
+        json.push(b'\n');
+        json
+    }
+
+    /// Parses a directory manifest read from `path`.
+    pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|error| {
+            Error::new(
+                ErrorKind::Verification,
+                Step::Verify,
+                path,
+                format!("not a valid atio directory manifest: {error}"),
+            )
+            .with_source(error)
+        })
+    }
+
+    /// Whether two manifests list the same files with the same content.
+    pub fn same_content(&self, other: &Self) -> bool {
+        let key = |manifest: &Self| {
+            manifest
+                .files
+                .iter()
+                .map(|file| (file.path.clone(), file.hash.clone()))
+                .collect::<Vec<_>>()
+        };
+        key(self) == key(other)
+    }
+}

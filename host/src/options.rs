@@ -44,6 +44,9 @@ pub struct Options {
     pub lock: Option<Duration>,
     /// Compare-and-swap: commit only if the current content hash is this (`xxh3-128:<hex>`).
     pub if_match: Option<String>,
+    /// Directory targets: skip the swap when the new files equal the current ones (same paths
+    /// and content hashes), so a no-op re-run costs no rename and no delete.
+    pub if_changed: bool,
 }
 
 impl Default for Options {
@@ -55,6 +58,7 @@ impl Default for Options {
             symlinks: Symlinks::Follow,
             lock: None,
             if_match: None,
+            if_changed: false,
         }
     }
 }

@@ -8,4 +8,6 @@ mod commit;
 mod concurrency;
 mod encoders;
 mod hostile;
+mod partitions;
+mod polyglot;
 mod support;

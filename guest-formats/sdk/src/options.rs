@@ -206,9 +206,13 @@ impl Options {
         }
     }
 
-    /// Errors naming the first option the encoder did not take.
+    /// Errors naming the first option the encoder did not take. An undeclared option is
+    /// "unknown"; a declared one that `open` left untaken has no effect in this configuration.
     pub(crate) fn check_all_taken(&self, known: &[OptionSpec]) -> Result<(), EncodeError> {
         match self.untaken().next() {
+            Some(key) if known.iter().any(|s| s.matches(key)) => Err(EncodeError::invalid_options(
+                format!("option `{key}` has no effect with the other options given; remove it"),
+            )),
             Some(key) => Err(unknown_option(key, known)),
             None => Ok(()),
         }
@@ -234,7 +238,7 @@ fn unknown_option(key: &str, known: &[OptionSpec]) -> EncodeError {
     if let Some(best) = known
         .iter()
         .map(|s| (edit_distance(key, &s.name), &s.name))
-        .filter(|(d, name)| *d <= 2.max(name.len() / 3))
+        .filter(|(d, name)| *d > 0 && *d <= 2.max(name.len() / 3))
         .min_by_key(|(d, _)| *d)
     {
         message.push_str(&format!(" (did you mean `{}`?)", best.1));
@@ -449,9 +453,19 @@ mod tests {
         let mut o = Options::from_pairs(&[("header", "true"), ("compression", "gzip")]);
         o.take_bool("header", true).unwrap();
         let err = o.check_all_taken(&spec()).unwrap_err();
-        assert!(err.message().starts_with("unknown option `compression`"));
+        assert_eq!(
+            err.message(),
+            "option `compression` has no effect with the other options given; remove it"
+        );
         o.take_str("compression").unwrap();
         assert!(o.check_all_taken(&spec()).is_ok());
+        let o = Options::from_pairs(&[("colour", "red")]);
+        assert!(
+            o.check_all_taken(&spec())
+                .unwrap_err()
+                .message()
+                .starts_with("unknown option `colour`")
+        );
     }
 
     #[test]

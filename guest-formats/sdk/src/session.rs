@@ -149,3 +149,122 @@ fn settle(sink: &SinkHandle, e: EncodeError) -> EncodeError {
         None => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int32Array, RecordBatch};
+    use arrow_schema::SchemaRef;
+
+    use crate::testing::Harness;
+    use crate::{EncodeError, Encoder, FormatInfo, OptionSpec, Options, SinkWriter, Summary};
+
+    /// Writes 700 000 bytes and a line per batch; `mode` selects a misbehaviour.
+    struct Probe {
+        out: SinkWriter,
+        mode: String,
+    }
+
+    impl Encoder for Probe {
+        fn info() -> FormatInfo {
+            FormatInfo::new("probe", "0.0.0", "text/plain")
+                .option(OptionSpec::new("mode", "misbehaviour"))
+                .option(OptionSpec::new("declared-but-ignored", "never taken"))
+        }
+
+        fn open(_: SchemaRef, options: &mut Options, out: SinkWriter) -> Result<Self, EncodeError> {
+            let mode = options.take_str("mode")?.unwrap_or_default();
+            if mode == "fail-open" {
+                return Err(EncodeError::invalid_input("no"));
+            }
+            Ok(Self { out, mode })
+        }
+
+        fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+            let result = self.out.write_all(&vec![b'x'; 700_000]);
+            match self.mode.as_str() {
+                // Ignores the host's refusal.
+                "swallow" => Ok(()),
+                // Rewords it, as some libraries do.
+                "reword" => result.map_err(|_| EncodeError::internal("library failed")),
+                _ => {
+                    result?;
+                    writeln!(self.out, "{}", batch.num_rows())?;
+                    Ok(())
+                }
+            }
+        }
+
+        fn finish(self) -> Result<Summary, EncodeError> {
+            Ok(Summary::new().with("mode", self.mode))
+        }
+    }
+
+    fn batch(n: i32) -> RecordBatch {
+        let a: ArrayRef = Arc::new(Int32Array::from_iter_values(0..n));
+        RecordBatch::try_from_iter([("a", a)]).unwrap()
+    }
+
+    #[test]
+    fn counts_rows_and_flushes_at_finish() {
+        let done =
+            Harness::<Probe>::encode(&batch(0).schema(), &[], &[batch(3), batch(4)]).unwrap();
+        assert_eq!(done.summary.rows, 7);
+        assert_eq!(done.summary.metadata, vec![("mode".into(), String::new())]);
+        assert_eq!(done.bytes.len(), 2 * 700_002);
+        assert_eq!(done.host_writes, vec![1 << 20, 2 * 700_002 - (1 << 20)]);
+    }
+
+    #[test]
+    fn options_declared_but_not_taken_are_rejected() {
+        let schema = batch(0).schema();
+        let err = Harness::<Probe>::open(&schema, &[("declared-but-ignored", "1")]).unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::InvalidOptions(
+                "option `declared-but-ignored` has no effect with the other options given; \
+                 remove it"
+                    .into()
+            )
+        );
+        let err = Harness::<Probe>::open(&schema, &[("mode", "fail-open")]).unwrap_err();
+        assert_eq!(err, EncodeError::InvalidInput("no".into()));
+    }
+
+    #[test]
+    fn host_refusal_is_reported_whatever_the_encoder_returns() {
+        let expected = EncodeError::SinkRejected("output limit of 10 bytes exceeded".into());
+        for mode in ["", "swallow", "reword"] {
+            let mut h =
+                Harness::<Probe>::open_with_limit(&batch(0).schema(), &[("mode", mode)], 10)
+                    .unwrap();
+            // The first batch stays in the 1 MiB buffer; the second fills it and the host
+            // refuses the chunk.
+            h.write_batch(&batch(1)).unwrap();
+            assert_eq!(
+                h.write_batch(&batch(1)).unwrap_err(),
+                expected,
+                "mode {mode:?}"
+            );
+            let later = h.write_batch(&batch(1)).unwrap_err();
+            assert!(matches!(later, EncodeError::Internal(_)), "{later}");
+            assert!(
+                later.message().contains("after the session failed"),
+                "{later}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusal_at_final_flush_is_sink_rejected() {
+        let mut h = Harness::<Probe>::open_with_limit(&batch(0).schema(), &[], 10).unwrap();
+        h.write_batch(&batch(1)).unwrap();
+        assert_eq!(
+            h.finish().unwrap_err(),
+            EncodeError::SinkRejected("output limit of 10 bytes exceeded".into())
+        );
+        assert!(matches!(h.finish(), Err(EncodeError::Internal(_))));
+    }
+}

@@ -67,6 +67,7 @@ impl GlobalArgs {
             },
             lock: self.lock.then_some(self.lock_timeout),
             if_match: self.if_match.clone(),
+            if_changed: false,
         }
     }
 }
@@ -87,7 +88,14 @@ pub enum Command {
         #[arg(required = true, last = true)]
         command: Vec<String>,
     },
-    /// Check files against their `_SUCCESS` manifests (exit 1 on any mismatch).
+    /// Complete or roll back an interrupted fallback directory swap.
+    Recover {
+        /// Directory targets.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Check files (against `<name>._SUCCESS`) or directories (against `<dir>/_SUCCESS`: every
+    /// listed file intact, no unlisted data file); exit 1 on any mismatch.
     Verify {
         /// Files to check.
         #[arg(required = true)]
@@ -142,6 +150,19 @@ pub struct WriteArgs {
     /// Input format when the input's name does not tell.
     #[arg(long, value_enum)]
     pub input_format: Option<atio::input::InputFormat>,
+    /// Write a hive-partitioned directory (`OUTPUT/col=value/part-00000.<ext>`); each top-level
+    /// partition is replaced as one unit. Implies a directory OUTPUT.
+    #[arg(long, value_delimiter = ',', value_name = "COL[,COL...]")]
+    pub partition_by: Vec<String>,
+    /// Directory outputs: start a new part file after this many rows.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows_per_file: u64,
+    /// Directory outputs: most part files open (encoding) at once.
+    #[arg(long, default_value_t = 32)]
+    pub max_open_files: usize,
+    /// Directory outputs: skip the swap when the new files equal the current ones.
+    #[arg(long)]
+    pub if_changed: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -199,6 +220,15 @@ pub enum PluginsCommand {
     Remove {
         /// Its format name.
         name: String,
+    },
+    /// Create a Rust encoder plugin crate from a template (`cargo build --release` builds it).
+    New {
+        /// Format and crate name: lower-case letters, digits and `-`, e.g. `my-format`.
+        name: String,
+        /// Where to create it (default `./NAME`); must be missing or empty. The SDK dependency
+        /// points at `$ATIO_SDK_DIR` or the atio checkout this binary was built from.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Precompile every built-in and installed plugin into the compile cache.
     Warm {

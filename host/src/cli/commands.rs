@@ -15,6 +15,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Put { path } => put(path, cli),
         Command::Update { path, command } => update(path, command, cli),
+        Command::Recover { dirs } => recover(dirs, cli),
         Command::Verify { paths } => verify(paths, global.json),
         Command::Clean {
             dir,
@@ -73,6 +74,21 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
         limits: args.limits.limits(),
     };
     let reader = atio::input::open(&args.input, args.input_format)?;
+    let directory = !args.partition_by.is_empty()
+        || args.output.as_os_str().as_encoded_bytes().ends_with(b"/")
+        || args.output.is_dir();
+    if directory {
+        let mut options = atio::DatasetOptions {
+            write: options,
+            partition_by: args.partition_by.clone(),
+            rows_per_file: args.rows_per_file,
+            max_open_files: args.max_open_files,
+        };
+        options.write.commit.if_changed = args.if_changed;
+        let report = atio::write_dataset(&args.output, reader, &options)?;
+        output::dataset_report(&report, cli.global.json);
+        return Ok(ExitCode::SUCCESS);
+    }
     let bar = output::progress_bar(cli.global.progress, None);
     let report = atio::write_with_progress(&args.output, reader, &options, |progress| {
         bar.set_position(progress.bytes);
@@ -189,6 +205,9 @@ fn plugins(command: &PluginsCommand, json: bool) -> Result<ExitCode> {
                 println!("removed {name}");
             }
         }
+        PluginsCommand::New { name, dir } => {
+            super::template::new_plugin(name, dir.as_deref(), json)?
+        }
         PluginsCommand::Warm { limits } => {
             let limits = limits.limits();
             let mut names: Vec<String> = atio::formats::builtin_names()
@@ -245,9 +264,50 @@ fn inspect(plugin: &atio::plugin::Plugin, json: bool) {
     }
 }
 
+fn recover(dirs: &[std::path::PathBuf], cli: &Cli) -> Result<ExitCode> {
+    for dir in dirs {
+        let outcome = atio::recover(dir, &cli.global.options())?;
+        if cli.global.json {
+            println!("{}", serde_json::json!({"path": dir, "recovery": outcome}));
+        } else {
+            println!("{}: {outcome:?}", dir.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
     let mut failed = None;
     for path in paths {
+        if path.is_dir() {
+            match atio::verify_dir(path) {
+                Ok(verified) if json => println!(
+                    "{}",
+                    serde_json::json!({"path": path, "ok": true, "manifest": verified.manifest})
+                ),
+                Ok(verified) => println!(
+                    "ok {}: {} files, {} rows (run {})",
+                    path.display(),
+                    verified.manifest.files.len(),
+                    verified
+                        .manifest
+                        .rows
+                        .map_or("?".to_owned(), |rows| rows.to_string()),
+                    verified.manifest.run_id
+                ),
+                Err(error) => {
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"path": path, "ok": false, "kind": error.kind(), "error": error.to_string()})
+                        );
+                    }
+                    eprintln!("atio: FAILED {error}");
+                    failed.get_or_insert(error);
+                }
+            }
+            continue;
+        }
         match atio::verify(path) {
             Ok(verified) if json => println!(
                 "{}",

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod output;
+mod template;
 
 use std::process::ExitCode;
 
@@ -22,13 +23,28 @@ pub fn run() -> ExitCode {
                 Some(atio_error) => (atio_error.kind().exit_code(), Some(atio_error.hint())),
                 None => (atio::ErrorKind::Io.exit_code(), None),
             };
-            eprintln!("atio: error: {error:#}");
+            eprintln!("atio: error: {}", chain(&error));
             if let Some(hint) = hint {
                 eprintln!("atio: hint: {hint}");
             }
             ExitCode::from(code)
         }
     }
+}
+
+/// The error and its causes, skipping causes whose text the message already carries.
+fn chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// On SIGINT/SIGTERM: remove every live staging file, then exit 130. The previous content of

@@ -50,6 +50,40 @@ pub fn report(report: &atio::Report, json: bool, verbose: bool) {
     }
 }
 
+/// Prints a directory / partitioned write's report.
+pub fn dataset_report(report: &atio::DatasetReport, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(report).expect("reports serialise")
+        );
+        return;
+    }
+    for partition in &report.partitions {
+        let verb = if partition.swapped {
+            "committed"
+        } else {
+            "unchanged"
+        };
+        println!(
+            "{verb} {}: {} files, {} rows ({})",
+            partition.path.display(),
+            partition.manifest.files.len(),
+            partition
+                .manifest
+                .rows
+                .map_or("?".to_owned(), |rows| rows.to_string()),
+            partition.method
+        );
+    }
+    println!(
+        "{} rows into {} partition(s) of {}",
+        report.rows,
+        report.partitions.len(),
+        report.root.display()
+    );
+}
+
 /// The step timings table (stderr, so stdout stays parseable).
 pub fn timings(timings: &atio::StepTimings) {
     for (step, duration) in timings.rows() {

@@ -7,6 +7,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -242,4 +243,47 @@ pub(crate) fn copy_mode_and_owner(file: &File, previous: &Stat, path: &Path) -> 
             .at(Step::SetMode, path)?;
     }
     Ok(())
+}
+
+/// Removes `name` in `dir` and everything below it, never following symlinks.
+pub(crate) fn remove_tree(dir: &OwnedFd, name: &OsStr) -> std::io::Result<()> {
+    let fd = match rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(()),
+        Err(errno) => return Err(errno.into()),
+    };
+    let mut entries = rustix::fs::Dir::read_from(&fd)?;
+    let mut children = Vec::new();
+    while let Some(entry) = entries.next() {
+        let entry = entry?;
+        let child = entry.file_name().to_bytes();
+        if child != b"." && child != b".." {
+            let child = OsStr::from_bytes(child).to_os_string();
+            let is_dir = match entry.file_type() {
+                FileType::Unknown => rustix::fs::statat(&fd, &child, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Directory),
+                file_type => file_type == FileType::Directory,
+            };
+            children.push((child, is_dir));
+        }
+    }
+    for (child, is_dir) in children {
+        if is_dir {
+            remove_tree(&fd, &child)?;
+        } else {
+            match rustix::fs::unlinkat(&fd, &child, AtFlags::empty()) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(errno) => return Err(errno.into()),
+            }
+        }
+    }
+    match rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {
+        Ok(()) | Err(Errno::NOENT) => Ok(()),
+        Err(errno) => Err(errno.into()),
+    }
 }

@@ -16,8 +16,8 @@ static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(Atomic
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Commits hold this shared while they publish; `interrupt()` takes it exclusively.
 static PUBLISHING: RwLock<()> = RwLock::new(());
-/// Live staging files by registration id: (directory, name in it).
-type LiveFiles = HashMap<u64, (Arc<OwnedFd>, OsString)>;
+/// Live staging files and directories by registration id: (directory, name in it, is a tree).
+type LiveFiles = HashMap<u64, (Arc<OwnedFd>, OsString, bool)>;
 static LIVE: Mutex<Option<LiveFiles>> = Mutex::new(None);
 
 /// The error a write returns once the process has been interrupted.
@@ -36,8 +36,12 @@ pub fn interrupt() -> usize {
         .take()
         .unwrap_or_default();
     live.into_values()
-        .filter(|(dir, name)| {
-            rustix::fs::unlinkat(&**dir, name, rustix::fs::AtFlags::empty()).is_ok()
+        .filter(|(dir, name, tree)| {
+            if *tree {
+                super::fs::remove_tree(dir, name).is_ok()
+            } else {
+                rustix::fs::unlinkat(&**dir, name, rustix::fs::AtFlags::empty()).is_ok()
+            }
         })
         .count()
 }
@@ -75,11 +79,20 @@ pub(crate) struct Registration(u64);
 
 impl Registration {
     pub(crate) fn new(dir: Arc<OwnedFd>, name: OsString) -> Self {
+        Self::register(dir, name, false)
+    }
+
+    /// Registers a staging directory (removed with everything in it).
+    pub(crate) fn new_tree(dir: Arc<OwnedFd>, name: OsString) -> Self {
+        Self::register(dir, name, true)
+    }
+
+    fn register(dir: Arc<OwnedFd>, name: OsString, tree: bool) -> Self {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         LIVE.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert_with(HashMap::new)
-            .insert(id, (dir, name));
+            .insert(id, (dir, name, tree));
         Self(id)
     }
 }

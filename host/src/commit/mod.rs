@@ -14,6 +14,7 @@
 //! Any failure before step 6 removes the staging file and leaves the target untouched. An fsync
 //! error is fatal and never retried (the kernel may have dropped the dirty pages it reported).
 
+pub mod dir;
 mod fs;
 pub mod interrupt;
 pub(crate) mod lock;

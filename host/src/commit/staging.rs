@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 const MAX_EMBEDDED_NAME: usize = 200;
 const TAG: &[u8] = b".atio-";
 const SUFFIX: &[u8] = b".tmp";
+const DIR_TAG: &[u8] = b".atio-stg-";
 
 /// Who owns a staging file, parsed back from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,15 +48,45 @@ pub(crate) fn new_name(target_name: &OsStr) -> OsString {
     OsString::from_vec(staging)
 }
 
+/// A fresh staging directory name for a directory target called `target_name`:
+/// `.{name}.atio-stg-{pid}-{host}-{rand}`.
+pub(crate) fn new_dir_name(target_name: &OsStr) -> OsString {
+    let name = target_name.as_bytes();
+    let embedded = &name[..name.len().min(MAX_EMBEDDED_NAME)];
+    let mut staging = Vec::with_capacity(embedded.len() + 40);
+    staging.push(b'.');
+    staging.extend_from_slice(embedded);
+    staging.extend_from_slice(DIR_TAG);
+    staging.extend_from_slice(
+        format!(
+            "{}-{:08x}-{:08x}",
+            std::process::id(),
+            host_tag(),
+            fastrand::u32(..)
+        )
+        .as_bytes(),
+    );
+    OsString::from_vec(staging)
+}
+
 /// The owner of a staging file, or `None` when `name` is not a staging name (never touch those).
 pub(crate) fn parse(name: &OsStr) -> Option<Owner> {
-    let name = name.as_bytes();
-    let body = name.strip_prefix(b".")?.strip_suffix(SUFFIX)?;
-    let tag_at = body.windows(TAG.len()).rposition(|window| window == TAG)?;
+    let body = name.as_bytes().strip_prefix(b".")?.strip_suffix(SUFFIX)?;
+    parse_owner(body, TAG)
+}
+
+/// The owner of a staging directory, or `None` when `name` is not one.
+pub(crate) fn parse_dir(name: &OsStr) -> Option<Owner> {
+    parse_owner(name.as_bytes().strip_prefix(b".")?, DIR_TAG)
+}
+
+/// Parses `{name}{tag}{pid}-{host}-{rand}`.
+fn parse_owner(body: &[u8], tag: &[u8]) -> Option<Owner> {
+    let tag_at = body.windows(tag.len()).rposition(|window| window == tag)?;
     if tag_at == 0 {
         return None;
     }
-    let owner = std::str::from_utf8(&body[tag_at + TAG.len()..]).ok()?;
+    let owner = std::str::from_utf8(&body[tag_at + tag.len()..]).ok()?;
     let mut fields = owner.split('-');
     let pid = fields.next()?;
     let host = fields.next()?;
@@ -117,5 +148,25 @@ mod tests {
             assert_eq!(parse(OsStr::new(name)), None, "{name}");
         }
         assert!(parse(OsStr::new(".d.atio-12-0000abcd-00000000.tmp")).is_some());
+    }
+
+    #[test]
+    fn staging_directory_names_parse_back() {
+        let name = new_dir_name(OsStr::new("dt=2025-01-15"));
+        assert!(
+            name.to_str()
+                .unwrap()
+                .starts_with(".dt=2025-01-15.atio-stg-"),
+            "{name:?}"
+        );
+        assert_eq!(
+            parse_dir(&name),
+            Some(Owner {
+                pid: std::process::id(),
+                host: host_tag()
+            })
+        );
+        assert_eq!(parse(&name), None);
+        assert_eq!(parse_dir(OsStr::new(".dt=1.atio-stg-x")), None);
     }
 }

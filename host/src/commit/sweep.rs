@@ -1,4 +1,4 @@
-//! `atio clean`: remove staging files left behind by writers that died.
+//! `atio clean`: remove staging files and directories left behind by writers that died.
 //!
 //! A staging file is removed when its owner process is gone (same host, by pid) or when it is
 //! older than a threshold (other hosts on shared storage, or a reused pid). Files whose names do
@@ -59,19 +59,25 @@ fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Re
         let entry = entry.at(Step::Clean, dir)?;
         let path = entry.path();
         let file_type = entry.file_type().at(Step::Clean, &path)?;
-        if file_type.is_dir() {
-            if options.recursive {
-                sweep_dir(&path, options, report)?;
-            }
-            continue;
-        }
         let name = entry.file_name();
-        let Some(owner) = staging::parse(&name) else {
+        let owner = if file_type.is_dir() {
+            match staging::parse_dir(&name) {
+                Some(owner) => owner,
+                None => {
+                    if options.recursive {
+                        sweep_dir(&path, options, report)?;
+                    }
+                    continue;
+                }
+            }
+        } else if file_type.is_file() {
+            match staging::parse(&name) {
+                Some(owner) => owner,
+                None => continue,
+            }
+        } else {
             continue;
         };
-        if !file_type.is_file() {
-            continue;
-        }
         let modified = entry
             .metadata()
             .and_then(|meta| meta.modified())
@@ -94,7 +100,9 @@ fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Re
         match verdict {
             Some(reason) => report.kept.push((path, reason)),
             None => {
-                if !options.dry_run {
+                if !options.dry_run && file_type.is_dir() {
+                    fs::remove_tree(&handle, &name).at(Step::Clean, &path)?;
+                } else if !options.dry_run {
                     match rustix::fs::unlinkat(&handle, &name, rustix::fs::AtFlags::empty()) {
                         Ok(()) | Err(Errno::NOENT) => {}
                         Err(errno) => return Err(errno).at(Step::Clean, &path),

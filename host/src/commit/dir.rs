@@ -1,0 +1,679 @@
+//! Directory targets: a staged directory committed as one unit.
+//!
+//! Protocol (Linux):
+//! 1. stage a sibling `.NAME.atio-stg-<pid>-<host>-<rand>` in the target's parent;
+//! 2. write each file (deterministic names) and fsync it — no per-file directory fsync;
+//! 3. write `_SUCCESS` (the directory manifest) last, fsync it, fsync every staged directory;
+//! 4. under the parent's publish lock: `renameat2(RENAME_EXCHANGE)` when the target exists,
+//!    `RENAME_NOREPLACE` when it does not; fsync the parent;
+//! 5. delete the old tree (now under the staging name), still under the lock.
+//!
+//! Readers see the old directory or the new one, never a mix and never no directory. Where the
+//! filesystem refuses the exchange (EINVAL), an intent journal `.NAME.atio-intent` is written
+//! first and the swap becomes two renames; between them the directory is briefly absent, and
+//! `recover` (run by `atio recover` and by the next write to the target) completes or rolls back.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, IoContext, Result, Step};
+use crate::hash::ContentHasher;
+use crate::manifest::{self, DirManifest, FileEntry};
+use crate::options::Options;
+use crate::report::EncoderInfo;
+
+use super::lock::{PublishLock, TargetLock};
+use super::{fs, interrupt, new_run_id, staging};
+
+/// A directory being staged; becomes the target on `commit`, vanishes on drop.
+#[derive(Debug)]
+pub struct StagedDir {
+    parent: Arc<OwnedFd>,
+    parent_path: PathBuf,
+    name: OsString,
+    path: PathBuf,
+    staging_name: OsString,
+    staging: Arc<OwnedFd>,
+    staging_path: PathBuf,
+    subdirs: Vec<PathBuf>,
+    files: Vec<FileEntry>,
+    options: Options,
+    details: DirDetails,
+    run_id: String,
+    started_at: SystemTime,
+    started: Instant,
+    allow_exchange: bool,
+    committed: bool,
+    _target_lock: Option<TargetLock>,
+    _registration: interrupt::Registration,
+}
+
+/// What the caller knows about the files, for the manifest.
+#[derive(Clone, Debug, Default)]
+struct DirDetails {
+    format: Option<String>,
+    encoder: Option<EncoderInfo>,
+    schema: Option<String>,
+}
+
+/// A file being written inside a staged directory. Hand it back with [`StagedDir::add`].
+#[derive(Debug)]
+pub struct DirFile {
+    file: File,
+    relative: String,
+    hasher: ContentHasher,
+    bytes: u64,
+}
+
+impl Write for DirFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        interrupt::check()?;
+        let written = self.file.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// How a directory commit ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct DirReport {
+    /// The directory target.
+    pub path: PathBuf,
+    /// What its `_SUCCESS` lists.
+    pub manifest: DirManifest,
+    /// `false` when `--if-changed` found identical content and skipped the swap.
+    pub swapped: bool,
+    /// How the swap was done: `exchange`, `create`, `journal` or `skipped`.
+    pub method: &'static str,
+    /// Milliseconds from start to report.
+    pub total_ms: f64,
+}
+
+/// The intent journal of the fallback swap.
+#[derive(Debug, Serialize, Deserialize)]
+struct Intent {
+    staging: String,
+    backup: String,
+}
+
+impl StagedDir {
+    /// Starts staging a replacement for the directory `path` (created if missing). Finishes any
+    /// interrupted fallback swap of that target first.
+    pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self> {
+        let path = path.as_ref();
+        let started_at = SystemTime::now();
+        let started = Instant::now();
+        let name = match path.components().next_back() {
+            Some(Component::Normal(name)) => name.to_os_string(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    Step::Resolve,
+                    path,
+                    "not a directory path with a name (e.g. `out/dt=2025-01-15/`)",
+                ));
+            }
+        };
+        let parent_path = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent_path, options.fsync())?;
+        let parent = Arc::new(fs::open_dir(&parent_path)?);
+        let target_lock = match options.lock {
+            Some(timeout) => Some(TargetLock::acquire(&parent, &parent_path, &name, timeout)?),
+            None => None,
+        };
+        recover_in(&parent, &parent_path, &name, options.fsync())?;
+        match rustix::fs::statat(&*parent, &name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat)
+                if rustix::fs::FileType::from_raw_mode(stat.st_mode)
+                    != rustix::fs::FileType::Directory =>
+            {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    Step::Resolve,
+                    path,
+                    "exists and is not a directory",
+                ));
+            }
+            Ok(_) | Err(Errno::NOENT) => {}
+            Err(errno) => return Err(errno).at(Step::Resolve, path),
+        }
+        let staging_name = loop {
+            let candidate = staging::new_dir_name(&name);
+            match rustix::fs::mkdirat(&*parent, &candidate, Mode::from_raw_mode(0o755)) {
+                Ok(()) => break candidate,
+                Err(Errno::EXIST) => continue,
+                Err(errno) => return Err(errno).at(Step::Stage, &parent_path.join(&candidate)),
+            }
+        };
+        let registration = interrupt::Registration::new_tree(parent.clone(), staging_name.clone());
+        let staging_path = parent_path.join(&staging_name);
+        let staging = Arc::new(
+            rustix::fs::openat(
+                &*parent,
+                &staging_name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .at(Step::Stage, &staging_path)?,
+        );
+        Ok(Self {
+            parent,
+            parent_path,
+            path: path.to_path_buf(),
+            name,
+            staging_name,
+            staging,
+            staging_path,
+            subdirs: Vec::new(),
+            files: Vec::new(),
+            options: options.clone(),
+            details: DirDetails::default(),
+            run_id: new_run_id(),
+            started_at,
+            started,
+            allow_exchange: true,
+            committed: false,
+            _target_lock: target_lock,
+            _registration: registration,
+        })
+    }
+
+    /// The directory `commit` will replace.
+    pub fn target_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where files are staged until `commit`.
+    pub fn staging_path(&self) -> &Path {
+        &self.staging_path
+    }
+
+    /// Records the format, encoder and schema in the manifest.
+    pub fn set_details(
+        &mut self,
+        format: Option<String>,
+        encoder: Option<EncoderInfo>,
+        schema: Option<String>,
+    ) {
+        self.details = DirDetails {
+            format,
+            encoder,
+            schema,
+        };
+    }
+
+    /// Uses `run_id` instead of a fresh one.
+    pub fn set_run_id(&mut self, run_id: impl Into<String>) {
+        self.run_id = run_id.into();
+    }
+
+    /// Whether the swap may use `RENAME_EXCHANGE` (default). Disable only where a filesystem is
+    /// known to mishandle it; the journal fallback is then used.
+    pub fn set_exchange(&mut self, allowed: bool) {
+        self.allow_exchange = allowed;
+    }
+
+    /// Creates a file at `relative` (`/`-separated; subdirectories are created) in the staged
+    /// directory.
+    pub fn create_file(&mut self, relative: &str) -> Result<DirFile> {
+        let relative_path = checked_relative(relative, &self.staging_path)?;
+        if let Some(parent) = relative_path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            let mut built = PathBuf::new();
+            for component in parent.components() {
+                built.push(component);
+                match rustix::fs::mkdirat(&*self.staging, &built, Mode::from_raw_mode(0o755)) {
+                    Ok(()) => self.subdirs.push(built.clone()),
+                    Err(Errno::EXIST) => {}
+                    Err(errno) => {
+                        return Err(errno).at(Step::Stage, &self.staging_path.join(&built));
+                    }
+                }
+            }
+        }
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(
+            &*self.staging,
+            &relative_path,
+            flags,
+            Mode::from_raw_mode(0o644),
+        )
+        .at(Step::Stage, &self.staging_path.join(&relative_path))?;
+        Ok(DirFile {
+            file: File::from(fd),
+            relative: relative.to_owned(),
+            hasher: ContentHasher::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Finishes a file: flush, fsync (durability full), and list it in the manifest.
+    pub fn add(&mut self, mut file: DirFile, rows: Option<u64>) -> Result<()> {
+        let path = self.staging_path.join(&file.relative);
+        file.file.flush().at(Step::Write, &path)?;
+        if self.options.fsync() {
+            file.file.sync_all().at(Step::Fsync, &path)?;
+        }
+        self.files.push(FileEntry {
+            path: file.relative,
+            bytes: file.bytes,
+            hash: file.hasher.finish(),
+            rows,
+        });
+        Ok(())
+    }
+
+    /// Writes a whole file from bytes.
+    pub fn add_bytes(&mut self, relative: &str, bytes: &[u8]) -> Result<()> {
+        let mut file = self.create_file(relative)?;
+        file.write_all(bytes)
+            .at(Step::Write, &self.staging_path.join(relative))?;
+        self.add(file, None)
+    }
+
+    /// Publishes the staged directory at the target path; see the module docs for the protocol.
+    pub fn commit(mut self) -> Result<DirReport> {
+        let _span = tracing::debug_span!("commit_dir", path = %self.path.display()).entered();
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = self.manifest();
+        let marker_path = self.staging_path.join(manifest::DIR_MARKER);
+        let mut marker = self.create_file(manifest::DIR_MARKER)?;
+        marker
+            .write_all(&manifest.to_json())
+            .at(Step::Marker, &marker_path)?;
+        if self.options.fsync() {
+            marker.file.sync_all().at(Step::Marker, &marker_path)?;
+            // Deepest first, so every entry is durable before the directory that names it.
+            for subdir in self.subdirs.iter().rev() {
+                let fd = rustix::fs::openat(
+                    &*self.staging,
+                    subdir,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .at(Step::DirFsync, &self.staging_path.join(subdir))?;
+                rustix::fs::fsync(fd).at(Step::DirFsync, &self.staging_path.join(subdir))?;
+            }
+            rustix::fs::fsync(&*self.staging).at(Step::DirFsync, &self.staging_path)?;
+        }
+
+        let _publish_lock = PublishLock::acquire(&self.parent, &self.parent_path, false)?;
+        let current = self.current_manifest();
+        if self.options.no_clobber && self.target_exists()? {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                Step::Rename,
+                &self.path,
+                "the target exists and create-only (--no-clobber) was asked for",
+            ));
+        }
+        if let Some(expected) = &self.options.if_match {
+            let actual = current.as_ref().map(dir_hash);
+            if actual.as_ref() != Some(expected) {
+                let actual = actual.unwrap_or_else(|| "nothing (no directory manifest)".into());
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    Step::Compare,
+                    &self.path,
+                    format!("the target changed: it holds {actual}, not {expected} (--if-match)"),
+                ));
+            }
+        }
+        if self.options.if_changed
+            && current
+                .as_ref()
+                .is_some_and(|current| current.same_content(&manifest))
+        {
+            // Identical content: no rename, no delete (the staging tree goes on drop).
+            return Ok(self.report(manifest, false, "skipped"));
+        }
+        let publishing = interrupt::publishing().at(Step::Rename, &self.path)?;
+        let exists = self.target_exists()?;
+        let method = if !exists {
+            self.rename_into_place()?;
+            "create"
+        } else if self.allow_exchange {
+            match rustix::fs::renameat_with(
+                &*self.parent,
+                &self.staging_name,
+                &*self.parent,
+                &self.name,
+                RenameFlags::EXCHANGE,
+            ) {
+                Ok(()) => "exchange",
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => self.journal_swap()?,
+                Err(errno) => return Err(errno).at(Step::Rename, &self.path),
+            }
+        } else {
+            self.journal_swap()?
+        };
+        if self.options.fsync() {
+            rustix::fs::fsync(&*self.parent).at(Step::DirFsync, &self.parent_path)?;
+        }
+        self.committed = true;
+        drop(publishing);
+        // The old tree (if any) is now under the staging name; remove it before readers that
+        // honour the publish lock look again. A crash here leaves it for `clean`.
+        if method == "exchange" {
+            fs::remove_tree(&self.parent, &self.staging_name)
+                .at(Step::Cleanup, &self.staging_path)?;
+        }
+        Ok(self.report(manifest, true, method))
+    }
+
+    fn rename_into_place(&self) -> Result<()> {
+        match rustix::fs::renameat_with(
+            &*self.parent,
+            &self.staging_name,
+            &*self.parent,
+            &self.name,
+            RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => Ok(()),
+            // No RENAME_NOREPLACE here: the publish lock already excludes other atio writers.
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                rustix::fs::renameat(&*self.parent, &self.staging_name, &*self.parent, &self.name)
+                    .at(Step::Rename, &self.path)
+            }
+            Err(Errno::EXIST | Errno::NOTEMPTY) => Err(Error::new(
+                ErrorKind::Conflict,
+                Step::Rename,
+                &self.path,
+                "appeared while staging",
+            )),
+            Err(errno) => Err(errno).at(Step::Rename, &self.path),
+        }
+    }
+
+    /// The fallback swap: journal, move the old tree aside, move the new one in, clean up.
+    fn journal_swap(&self) -> Result<&'static str> {
+        let mut backup = self.staging_name.clone();
+        backup.push(".old");
+        let intent = Intent {
+            staging: lossless(&self.staging_name, &self.path)?,
+            backup: lossless(&backup, &self.path)?,
+        };
+        let intent_name = intent_name(&self.name);
+        write_intent(
+            &self.parent,
+            &self.parent_path,
+            &intent_name,
+            &intent,
+            self.options.fsync(),
+        )?;
+        rustix::fs::renameat(&*self.parent, &self.name, &*self.parent, &backup)
+            .at(Step::Rename, &self.path)?;
+        rustix::fs::renameat(&*self.parent, &self.staging_name, &*self.parent, &self.name)
+            .at(Step::Rename, &self.path)?;
+        if self.options.fsync() {
+            rustix::fs::fsync(&*self.parent).at(Step::DirFsync, &self.parent_path)?;
+        }
+        fs::remove_tree(&self.parent, &backup)
+            .at(Step::Cleanup, &self.parent_path.join(&backup))?;
+        remove_intent(
+            &self.parent,
+            &self.parent_path,
+            &intent_name,
+            self.options.fsync(),
+        )?;
+        Ok("journal")
+    }
+
+    fn target_exists(&self) -> Result<bool> {
+        match rustix::fs::statat(&*self.parent, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(errno) => Err(errno).at(Step::Resolve, &self.path),
+        }
+    }
+
+    fn current_manifest(&self) -> Option<DirManifest> {
+        let path = self.path.join(manifest::DIR_MARKER);
+        DirManifest::from_json(&std::fs::read(&path).ok()?, &path).ok()
+    }
+
+    fn manifest(&self) -> DirManifest {
+        let rows = self.files.iter().map(|file| file.rows).sum::<Option<u64>>();
+        DirManifest {
+            manifest_version: manifest::MANIFEST_VERSION,
+            kind: "directory".into(),
+            files: self.files.clone(),
+            rows,
+            format: self.details.format.clone(),
+            encoder: self.details.encoder.clone(),
+            schema: self.details.schema.clone(),
+            atio_version: env!("CARGO_PKG_VERSION").into(),
+            run_id: self.run_id.clone(),
+            host: manifest::host_name(),
+            pid: std::process::id(),
+            started_at: manifest::rfc3339(self.started_at),
+            finished_at: manifest::rfc3339(SystemTime::now()),
+            durability: self.options.durability,
+        }
+    }
+
+    fn report(&self, manifest: DirManifest, swapped: bool, method: &'static str) -> DirReport {
+        DirReport {
+            path: self.path.clone(),
+            manifest,
+            swapped,
+            method,
+            total_ms: self.started.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_tree(&self.parent, &self.staging_name);
+        }
+    }
+}
+
+/// The content identity of a directory manifest, for `--if-match` on directories: the hash of
+/// its sorted `path hash` lines.
+pub fn dir_hash(manifest: &DirManifest) -> String {
+    let mut hasher = ContentHasher::new();
+    for file in &manifest.files {
+        hasher.update(file.path.as_bytes());
+        hasher.update(b" ");
+        hasher.update(file.hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher.finish()
+}
+
+/// Writes the swap journal durably. (Not through `write_bytes`: that would wait for the publish
+/// lock this swap already holds.)
+fn write_intent(
+    parent: &OwnedFd,
+    parent_path: &Path,
+    intent_name: &OsStr,
+    intent: &Intent,
+    fsync: bool,
+) -> Result<()> {
+    let path = parent_path.join(intent_name);
+    let temporary = staging::new_name(intent_name);
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(parent, &temporary, flags, Mode::from_raw_mode(0o644))
+        .at(Step::Stage, &path)?;
+    let written = (|| -> io::Result<()> {
+        let mut file = File::from(fd);
+        file.write_all(&serde_json::to_vec(intent).expect("intents serialise"))?;
+        if fsync {
+            file.sync_all()?;
+        }
+        Ok(rustix::fs::renameat(
+            parent,
+            &temporary,
+            parent,
+            intent_name,
+        )?)
+    })();
+    if let Err(error) = written {
+        let _ = rustix::fs::unlinkat(parent, &temporary, AtFlags::empty());
+        return Err(Error::io(Step::Stage, &path, error));
+    }
+    if fsync {
+        rustix::fs::fsync(parent).at(Step::DirFsync, parent_path)?;
+    }
+    Ok(())
+}
+
+fn intent_name(target_name: &OsStr) -> OsString {
+    let mut name = OsString::from(".");
+    name.push(target_name);
+    name.push(".atio-intent");
+    name
+}
+
+fn lossless(name: &OsStr, path: &Path) -> Result<String> {
+    name.to_str().map(str::to_owned).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            Step::Stage,
+            path,
+            "directory names must be UTF-8 for the swap journal",
+        )
+    })
+}
+
+fn remove_intent(
+    parent: &OwnedFd,
+    parent_path: &Path,
+    intent_name: &OsStr,
+    fsync: bool,
+) -> Result<()> {
+    match rustix::fs::unlinkat(parent, intent_name, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(errno) => return Err(errno).at(Step::Cleanup, &parent_path.join(intent_name)),
+    }
+    if fsync {
+        rustix::fs::fsync(parent).at(Step::DirFsync, parent_path)?;
+    }
+    Ok(())
+}
+
+/// What `recover` did to a directory target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recovery {
+    /// No interrupted swap.
+    Nothing,
+    /// The new directory was in place or moved in; the old one removed.
+    Completed,
+    /// The new directory was missing; the old one was moved back.
+    RolledBack,
+}
+
+/// Completes or rolls back an interrupted fallback swap of the directory `path`.
+pub fn recover(path: impl AsRef<Path>, options: &Options) -> Result<Recovery> {
+    let path = path.as_ref();
+    let name = path.file_name().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            Step::Resolve,
+            path,
+            "not a directory path with a name",
+        )
+    })?;
+    let parent_path = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let parent = Arc::new(fs::open_dir(&parent_path)?);
+    recover_in(&parent, &parent_path, name, options.fsync())
+}
+
+fn recover_in(
+    parent: &Arc<OwnedFd>,
+    parent_path: &Path,
+    name: &OsStr,
+    fsync: bool,
+) -> Result<Recovery> {
+    let intent_name = intent_name(name);
+    if rustix::fs::statat(&**parent, &intent_name, AtFlags::SYMLINK_NOFOLLOW).is_err() {
+        return Ok(Recovery::Nothing);
+    }
+    let _publish_lock = PublishLock::acquire(parent, parent_path, false)?;
+    let parent: &OwnedFd = parent;
+    let intent_path = parent_path.join(&intent_name);
+    let intent: Intent = match std::fs::read(&intent_path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
+            Error::new(
+                ErrorKind::Io,
+                Step::Cleanup,
+                &intent_path,
+                format!("unreadable swap journal: {error}"),
+            )
+        })?,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
+        Err(error) => return Err(Error::io(Step::Cleanup, &intent_path, error)),
+    };
+    let exists =
+        |entry: &OsStr| rustix::fs::statat(parent, entry, AtFlags::SYMLINK_NOFOLLOW).is_ok();
+    let staging = OsString::from(&intent.staging);
+    let backup = OsString::from(&intent.backup);
+    let target_path = parent_path.join(name);
+    let outcome = if exists(name) {
+        // The new tree made it into place: finish by dropping the old one.
+        Recovery::Completed
+    } else if exists(&staging) {
+        rustix::fs::renameat(parent, &staging, parent, name).at(Step::Rename, &target_path)?;
+        Recovery::Completed
+    } else if exists(&backup) {
+        rustix::fs::renameat(parent, &backup, parent, name).at(Step::Rename, &target_path)?;
+        Recovery::RolledBack
+    } else {
+        Recovery::Nothing
+    };
+    if fsync {
+        rustix::fs::fsync(parent).at(Step::DirFsync, parent_path)?;
+    }
+    fs::remove_tree(parent, &backup).at(Step::Cleanup, &parent_path.join(&backup))?;
+    if outcome == Recovery::RolledBack && exists(&staging) {
+        fs::remove_tree(parent, &staging).at(Step::Cleanup, &parent_path.join(&staging))?;
+    }
+    remove_intent(parent, parent_path, &intent_name, fsync)?;
+    Ok(outcome)
+}
+
+/// Rejects absolute paths, `..`, and empty components in a staged file's relative path.
+fn checked_relative(relative: &str, staging_path: &Path) -> Result<PathBuf> {
+    let path = Path::new(relative);
+    let valid = !relative.is_empty()
+        && path
+            .components()
+            .all(|component| matches!(component, Component::Normal(_)));
+    if valid {
+        Ok(path.to_path_buf())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidInput,
+            Step::Stage,
+            staging_path.join(relative),
+            "not a relative path inside the directory",
+        ))
+    }
+}

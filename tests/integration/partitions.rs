@@ -1,0 +1,436 @@
+//! Directory targets and hive partitions: idempotent re-runs, no orphans, no mixed reads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatchIterator;
+use atio::{DatasetOptions, Durability, Options, StagedDir};
+
+use crate::support::{assert_no_leftovers, atio, run_atio, stderr};
+
+/// Every file under `dir` (relative path → bytes), hidden entries included.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, into: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, into);
+            } else {
+                into.insert(
+                    path.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(dir, dir, &mut files);
+    files
+}
+
+/// Data files (not `_SUCCESS`) under `dir`.
+fn data_files(dir: &Path) -> Vec<PathBuf> {
+    snapshot(dir)
+        .into_keys()
+        .filter(|path| !path.ends_with("_SUCCESS"))
+        .collect()
+}
+
+fn csv(rows: &[(&str, &str, i64)]) -> String {
+    let mut text = String::from("dt,region,v\n");
+    for (dt, region, v) in rows {
+        text.push_str(&format!("{dt},{region},{v}\n"));
+    }
+    text
+}
+
+fn write_csv(dir: &Path, input: &str, args: &[&str]) {
+    std::fs::write(dir.join("in.csv"), input).unwrap();
+    let mut full = vec!["write", "in.csv"];
+    full.extend_from_slice(args);
+    let output = run_atio(dir, &full, b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn a_rerun_replaces_its_partition_exactly_and_leaves_neighbours_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let day1 = [
+        ("2025-01-15", "eu", 1),
+        ("2025-01-15", "us", 2),
+        ("2025-01-15", "eu", 3),
+    ];
+    let day2 = [("2025-01-16", "eu", 4)];
+    let all: Vec<_> = day1.iter().chain(&day2).cloned().collect();
+    let args = [
+        "pop/",
+        "--partition-by",
+        "dt",
+        "--format",
+        "jsonl",
+        "--rows-per-file",
+        "1",
+    ];
+    write_csv(dir.path(), &csv(&all), &args);
+    let pop = dir.path().join("pop");
+    let first = snapshot(&pop);
+    assert_eq!(
+        data_files(&pop.join("dt=2025-01-15")).len(),
+        3,
+        "one part per row"
+    );
+
+    // Same input again: identical file set and bytes (manifests differ only in run metadata).
+    write_csv(dir.path(), &csv(&all), &args);
+    let second = snapshot(&pop);
+    let neighbour_inode = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata(pop.join("dt=2025-01-16/part-00000.jsonl")).unwrap(),
+    );
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &first {
+        if !path.ends_with("_SUCCESS") {
+            assert_eq!(bytes, &second[path], "{path:?}");
+        }
+    }
+
+    // Day 1 re-run with fewer rows: its old extra parts are gone; day 2 untouched.
+    write_csv(dir.path(), &csv(&day1[..1]), &args);
+    assert_eq!(
+        data_files(&pop.join("dt=2025-01-15")),
+        vec![PathBuf::from("part-00000.jsonl")]
+    );
+    assert_eq!(
+        std::fs::read_to_string(pop.join("dt=2025-01-15/part-00000.jsonl")).unwrap(),
+        "{\"region\":\"eu\",\"v\":1}\n"
+    );
+    let inode_after = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata(pop.join("dt=2025-01-16/part-00000.jsonl")).unwrap(),
+    );
+    assert_eq!(
+        neighbour_inode, inode_after,
+        "the neighbouring partition must not be rewritten"
+    );
+    atio::verify_dir(pop.join("dt=2025-01-15")).unwrap();
+    atio::verify_dir(pop.join("dt=2025-01-16")).unwrap();
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn one_partition_can_be_replaced_by_path_and_if_changed_skips_identical_content() {
+    let dir = tempfile::tempdir().unwrap();
+    write_csv(
+        dir.path(),
+        "region,v\neu,1\n",
+        &["pop/dt=2025-01-15/", "--format", "csv"],
+    );
+    let part = dir.path().join("pop/dt=2025-01-15");
+    assert_eq!(
+        std::fs::read_to_string(part.join("part-00000.csv")).unwrap(),
+        "region,v\neu,1\n"
+    );
+    let manifest_before = std::fs::read(part.join("_SUCCESS")).unwrap();
+    std::fs::write(dir.path().join("in.csv"), "region,v\neu,1\n").unwrap();
+    let output = run_atio(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "pop/dt=2025-01-15/",
+            "--format",
+            "csv",
+            "--if-changed",
+        ],
+        b"",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        crate::support::stdout(&output).contains("unchanged"),
+        "{}",
+        crate::support::stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read(part.join("_SUCCESS")).unwrap(),
+        manifest_before,
+        "a no-op re-run swaps nothing"
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn verify_catches_a_missing_an_extra_and_an_altered_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("p");
+    let mut staged = StagedDir::create(&part, &Options::default()).unwrap();
+    staged.add_bytes("a/part-00000.txt", b"alpha").unwrap();
+    staged.add_bytes("part-00001.txt", b"beta").unwrap();
+    staged.commit().unwrap();
+    atio::verify_dir(&part).unwrap();
+
+    std::fs::write(part.join("extra.txt"), b"x").unwrap();
+    let error = atio::verify_dir(&part).unwrap_err();
+    assert!(
+        error.to_string().contains("not in the manifest: extra.txt"),
+        "{error}"
+    );
+    std::fs::remove_file(part.join("extra.txt")).unwrap();
+
+    std::fs::write(part.join("part-00001.txt"), b"BETA").unwrap();
+    let error = atio::verify_dir(&part).unwrap_err();
+    assert!(
+        error.to_string().contains("part-00001.txt does not match"),
+        "{error}"
+    );
+
+    std::fs::remove_file(part.join("a/part-00000.txt")).unwrap();
+    let output = run_atio(dir.path(), &["verify", "p"], b"");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("a/part-00000.txt is listed in the manifest but missing"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_failed_or_dropped_staging_leaves_the_old_directory_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("p");
+    let mut staged = StagedDir::create(&part, &Options::default()).unwrap();
+    staged.add_bytes("part-00000.txt", b"old").unwrap();
+    staged.commit().unwrap();
+    {
+        let mut staged = StagedDir::create(&part, &Options::default()).unwrap();
+        staged
+            .add_bytes("part-00000.txt", b"new, never committed")
+            .unwrap();
+        assert!(staged.staging_path().exists());
+    }
+    assert_eq!(std::fs::read(part.join("part-00000.txt")).unwrap(), b"old");
+    let mut staged = StagedDir::create(&part, &Options::default()).unwrap();
+    let error = staged.add_bytes("../escape.txt", b"x").unwrap_err();
+    assert!(error.to_string().contains("not a relative path"), "{error}");
+    drop(staged);
+    assert!(!dir.path().join("escape.txt").exists());
+    atio::verify_dir(&part).unwrap();
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn the_journal_fallback_swaps_and_recover_completes_or_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("p");
+    for content in [&b"one"[..], b"two"] {
+        let mut staged = StagedDir::create(&part, &Options::default()).unwrap();
+        staged.set_exchange(false);
+        staged.add_bytes("part-00000.txt", content).unwrap();
+        let report = staged.commit().unwrap();
+        assert!(
+            matches!(report.method, "journal" | "create"),
+            "{}",
+            report.method
+        );
+    }
+    assert_eq!(std::fs::read(part.join("part-00000.txt")).unwrap(), b"two");
+    assert_no_leftovers(dir.path());
+
+    // A crash between the two renames: the target is gone, the new tree is staged.
+    let staged_new = dir.path().join(".p.atio-stg-1-00000000-00000000");
+    std::fs::create_dir(&staged_new).unwrap();
+    std::fs::write(staged_new.join("part-00000.txt"), b"three").unwrap();
+    let backup = dir.path().join(".p.atio-stg-1-00000000-00000000.old");
+    std::fs::rename(&part, &backup).unwrap();
+    std::fs::write(dir.path().join(".p.atio-intent"), r#"{"staging":".p.atio-stg-1-00000000-00000000","backup":".p.atio-stg-1-00000000-00000000.old"}"#).unwrap();
+    assert_eq!(
+        atio::recover(&part, &Options::default()).unwrap(),
+        atio::Recovery::Completed
+    );
+    assert_eq!(
+        std::fs::read(part.join("part-00000.txt")).unwrap(),
+        b"three"
+    );
+    assert!(!backup.exists() && !dir.path().join(".p.atio-intent").exists());
+
+    // A crash after moving the old tree aside but before the new one was complete: roll back.
+    std::fs::rename(&part, &backup).unwrap();
+    std::fs::write(dir.path().join(".p.atio-intent"), r#"{"staging":".p.atio-stg-1-00000000-00000000","backup":".p.atio-stg-1-00000000-00000000.old"}"#).unwrap();
+    let output = run_atio(dir.path(), &["recover", "p"], b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        crate::support::stdout(&output).contains("RolledBack"),
+        "{}",
+        crate::support::stdout(&output)
+    );
+    assert_eq!(
+        std::fs::read(part.join("part-00000.txt")).unwrap(),
+        b"three"
+    );
+    assert_no_leftovers(dir.path());
+}
+
+/// Environment variable that turns `reader_child_process_entry` into a reader loop.
+const READER_CHILD: &str = "ATIO_TEST_READER_DIR";
+
+/// Child-process entry point for the concurrent-reader test (re-executes this test binary):
+/// verifies the directory against its manifest in a loop until `<dir>.stop` exists, and fails on
+/// the first inconsistent view. In a normal test run the variable is unset: nothing to do.
+#[test]
+fn reader_child_process_entry() {
+    let Ok(dir) = std::env::var(READER_CHILD) else {
+        return;
+    };
+    let stop = PathBuf::from(format!("{dir}.stop"));
+    let mut checks = 0u64;
+    while !stop.exists() {
+        let verified = atio::verify_dir(&dir)
+            .unwrap_or_else(|error| panic!("inconsistent view after {checks} checks: {error}"));
+        assert!(!verified.manifest.files.is_empty());
+        checks += 1;
+    }
+    std::fs::write(format!("{dir}.checks"), checks.to_string()).unwrap();
+}
+
+#[test]
+fn a_concurrent_reader_process_sees_only_complete_sets_during_200_swaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("dt=2025-01-15");
+    let options = Options {
+        durability: Durability::None,
+        ..Options::default()
+    };
+    let commit = |round: usize| {
+        let mut staged = StagedDir::create(&part, &options).unwrap();
+        for file in 0..(1 + round % 4) {
+            staged
+                .add_bytes(
+                    &format!("part-{file:05}.txt"),
+                    format!("round {round} file {file}").as_bytes(),
+                )
+                .unwrap();
+        }
+        staged.commit().unwrap();
+    };
+    commit(0);
+    let mut reader = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "partitions::reader_child_process_entry",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(READER_CHILD, &part)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for round in 1..=200 {
+        commit(round);
+    }
+    std::fs::write(dir.path().join("dt=2025-01-15.stop"), b"").unwrap();
+    assert!(
+        reader.wait().unwrap().success(),
+        "the reader saw an inconsistent directory"
+    );
+    let checks: u64 = std::fs::read_to_string(dir.path().join("dt=2025-01-15.checks"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(checks > 0, "the reader never ran");
+    assert_eq!(
+        atio::verify_dir(&part).unwrap().manifest.files.len(),
+        1 + 200 % 4
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn sigkill_during_staging_or_swap_leaves_old_or_new_and_clean_removes_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::from("v\n");
+    for v in 0..200_000 {
+        rows.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(dir.path().join("in.csv"), &rows).unwrap();
+    let args = [
+        "write",
+        "in.csv",
+        "out/dt=1/",
+        "--format",
+        "csv",
+        "--rows-per-file",
+        "20000",
+    ];
+    assert!(run_atio(dir.path(), &args, b"").status.success());
+    let part = dir.path().join("out/dt=1");
+    let runs: Vec<String> = (0..12)
+        .map(|attempt| {
+            let mut child = atio()
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(10 + attempt * 25));
+            let _ = child.kill();
+            child.wait().unwrap();
+            let verified = atio::verify_dir(&part)
+                .unwrap_or_else(|error| panic!("attempt {attempt}: {error}"));
+            assert_eq!(verified.manifest.rows, Some(200_000));
+            verified.manifest.run_id
+        })
+        .collect();
+    assert!(!runs.is_empty());
+    let cleaned = run_atio(dir.path(), &["clean", "-r", "out"], b"");
+    assert!(cleaned.status.success(), "{}", stderr(&cleaned));
+    let started = Instant::now();
+    assert_no_leftovers(dir.path());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    atio::verify_dir(&part).unwrap();
+}
+
+#[test]
+fn a_partition_column_that_does_not_exist_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = atio::sample::batches(10, 10);
+    let options = DatasetOptions {
+        partition_by: vec!["day".into()],
+        ..DatasetOptions::default()
+    };
+    let error = atio::write_dataset(
+        dir.path().join("out"),
+        RecordBatchIterator::new(batches.into_iter().map(Ok), atio::sample::schema()),
+        &options,
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("no column `day`") && error.to_string().contains("id, value"),
+        "{error}"
+    );
+    assert!(
+        !dir.path().join("out").exists()
+            || std::fs::read_dir(dir.path().join("out"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn partition_values_are_escaped_hive_style() {
+    assert_eq!(
+        atio::escape_partition_value(Some("2025-01-15")),
+        "2025-01-15"
+    );
+    assert_eq!(
+        atio::escape_partition_value(Some("a/b=c:d%")),
+        "a%2Fb%3Dc%3Ad%25"
+    );
+    assert_eq!(atio::escape_partition_value(Some("")), atio::NULL_PARTITION);
+    assert_eq!(atio::escape_partition_value(None), atio::NULL_PARTITION);
+    assert_eq!(atio::escape_partition_value(Some("..")), "..");
+}

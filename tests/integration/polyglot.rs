@@ -1,0 +1,562 @@
+//! Plugins written in other languages, the Rust plugin template, and contract versioning.
+//!
+//! The Python (componentize-py) and JavaScript (ComponentizeJS) example plugins in
+//! `examples/plugins/` are built by `.ci/build-polyglot-plugins.sh`, which needs pip and npm;
+//! these tests find the components through `ATIO_POLYGLOT_DIR` and fail, saying how to build
+//! them, when it is unset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use crate::support::{assert_no_leftovers, atio, marker, stderr, stdout};
+
+/// Three rows with a null in each data column and a string that Markdown and HTML must escape.
+const INPUT_CSV: &[u8] = b"id,name,score\n1,alpha,1.5\n2,\"b|c <x> & \"\"q\"\"\",\n3,,-2.25\n";
+
+const EXPECTED_MARKDOWN: &str = "\
+| id | name | score |
+| --- | --- | --- |
+| 1 | alpha | 1.5 |
+| 2 | b\\|c \\<x\\> \\& \"q\" |  |
+| 3 |  | -2.25 |
+";
+
+const EXPECTED_HTML: &str = "\
+<!DOCTYPE html>
+<html>
+<head>
+<meta charset=\"utf-8\">
+<title>Table</title>
+</head>
+<body>
+<table>
+<thead>
+<tr><th>id</th><th>name</th><th>score</th></tr>
+</thead>
+<tbody>
+<tr><td>1</td><td>alpha</td><td>1.5</td></tr>
+<tr><td>2</td><td>b|c &lt;x&gt; &amp; &quot;q&quot;</td><td></td></tr>
+<tr><td>3</td><td></td><td>-2.25</td></tr>
+</tbody>
+</table>
+</body>
+</html>
+";
+
+/// The directory holding `markdown.wasm` (Python) and `html.wasm` (JavaScript).
+fn polyglot_dir() -> PathBuf {
+    let Some(dir) = std::env::var_os("ATIO_POLYGLOT_DIR").filter(|dir| !dir.is_empty()) else {
+        panic!(
+            "ATIO_POLYGLOT_DIR is not set. The Python and JavaScript example plugins are built \
+             outside cargo: run `.ci/build-polyglot-plugins.sh` (installs componentize-py with pip \
+             and ComponentizeJS with npm, writes target/polyglot/), then \
+             `ATIO_POLYGLOT_DIR=$PWD/target/polyglot cargo test`."
+        )
+    };
+    PathBuf::from(dir)
+}
+
+/// A polyglot component, compiled into the shared compile cache once before any test uses it
+/// (the first compile of these ~17 MB components takes many seconds; tests run in parallel).
+fn polyglot_plugin(file: &str) -> PathBuf {
+    static WARM: [OnceLock<()>; 2] = [OnceLock::new(), OnceLock::new()];
+    let path = polyglot_dir().join(file);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `.ci/build-polyglot-plugins.sh {}`",
+        path.display(),
+        polyglot_dir().display()
+    );
+    let slot = usize::from(file != "markdown.wasm");
+    WARM[slot].get_or_init(|| {
+        let output = run(
+            Path::new("."),
+            &["plugins", "inspect", path.to_str().unwrap()],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+    });
+    path
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    run_with(dir, args, &[])
+}
+
+fn run_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut command = atio();
+    command.args(args).current_dir(dir).stdin(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+/// A temp dir with `in.csv`.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), INPUT_CSV).unwrap();
+    dir
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    );
+}
+
+#[test]
+fn python_plugin_writes_the_exact_markdown_table() {
+    let plugin = polyglot_plugin("markdown.wasm");
+    let dir = workdir();
+    let output = run(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "out.md",
+            "--plugin",
+            plugin.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&output);
+    let written = std::fs::read_to_string(dir.path().join("out.md")).unwrap();
+    assert_eq!(written, EXPECTED_MARKDOWN);
+    let manifest = marker(&dir.path().join("out.md"));
+    assert_eq!(manifest["rows"], 3, "{manifest}");
+    assert_eq!(manifest["format"], "markdown", "{manifest}");
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn python_plugin_options_and_refusals() {
+    let plugin = polyglot_plugin("markdown.wasm");
+    let plugin = plugin.to_str().unwrap();
+    let dir = workdir();
+    let output = run(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "out.md",
+            "--plugin",
+            plugin,
+            "-o",
+            "align=auto",
+            "-o",
+            "null=_null_",
+        ],
+    );
+    assert_ok(&output);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.md")).unwrap(),
+        "| id | name | score |\n| ---: | :--- | ---: |\n| 1 | alpha | 1.5 |\n\
+         | 2 | b\\|c \\<x\\> \\& \"q\" | _null_ |\n| 3 | _null_ | -2.25 |\n"
+    );
+
+    let bad = run(
+        dir.path(),
+        &[
+            "write", "in.csv", "out.md", "--plugin", plugin, "-o", "align=up",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(10), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains(
+            "markdown encoder: invalid option: option `align`: expected one of none, left, center, right, auto, got `up`"
+        ),
+        "{}",
+        stderr(&bad)
+    );
+
+    // A date column: the pure-Python Arrow reader names the column and type it cannot handle.
+    std::fs::write(dir.path().join("dates.csv"), b"id,day\n1,2024-01-02\n").unwrap();
+    let unsupported = run(
+        dir.path(),
+        &["write", "dates.csv", "out.md", "--plugin", plugin],
+    );
+    assert_eq!(
+        unsupported.status.code(),
+        Some(9),
+        "{}",
+        stderr(&unsupported)
+    );
+    assert!(
+        stderr(&unsupported).contains("unsupported: column `day`: type Date32 is not supported"),
+        "{}",
+        stderr(&unsupported)
+    );
+    // Both failures left the first output as it was.
+    assert!(
+        std::fs::read_to_string(dir.path().join("out.md"))
+            .unwrap()
+            .contains("_null_")
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn javascript_plugin_writes_the_exact_html_table() {
+    let plugin = polyglot_plugin("html.wasm");
+    let plugin = plugin.to_str().unwrap();
+    let dir = workdir();
+    let output = run(
+        dir.path(),
+        &["write", "in.csv", "out.html", "--plugin", plugin],
+    );
+    assert_ok(&output);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.html")).unwrap(),
+        EXPECTED_HTML
+    );
+    assert_eq!(marker(&dir.path().join("out.html"))["rows"], 3);
+
+    let fragment = run(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "part.html",
+            "--plugin",
+            plugin,
+            "-o",
+            "fragment=true",
+            "-o",
+            "caption=Scores & <ranks>",
+            "-o",
+            "null=n/a",
+        ],
+    );
+    assert_ok(&fragment);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("part.html")).unwrap(),
+        "<table>\n<caption>Scores &amp; &lt;ranks&gt;</caption>\n<thead>\n\
+         <tr><th>id</th><th>name</th><th>score</th></tr>\n</thead>\n<tbody>\n\
+         <tr><td>1</td><td>alpha</td><td>1.5</td></tr>\n\
+         <tr><td>2</td><td>b|c &lt;x&gt; &amp; &quot;q&quot;</td><td>n/a</td></tr>\n\
+         <tr><td>3</td><td>n/a</td><td>-2.25</td></tr>\n</tbody>\n</table>\n"
+    );
+
+    let bad = run(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "out.html",
+            "--plugin",
+            plugin,
+            "-o",
+            "colour=red",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(10), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains(
+            "html encoder: invalid option: unknown option `colour`; known options: caption, null, fragment"
+        ),
+        "{}",
+        stderr(&bad)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.html")).unwrap(),
+        EXPECTED_HTML
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn installed_polyglot_plugins_are_found_by_format_and_extension() {
+    let markdown = polyglot_plugin("markdown.wasm");
+    let html = polyglot_plugin("html.wasm");
+    let dir = workdir();
+    let plugins = dir.path().join("plugins");
+    let env = [("ATIO_PLUGIN_DIR", plugins.as_path())];
+    for plugin in [&markdown, &html] {
+        let added = run_with(
+            dir.path(),
+            &["plugins", "add", plugin.to_str().unwrap()],
+            &env,
+        );
+        assert_ok(&added);
+    }
+    let list = run_with(dir.path(), &["plugins", "list"], &env);
+    assert_ok(&list);
+    let listed = stdout(&list);
+    assert!(
+        listed.contains("markdown") && listed.contains("html") && listed.contains("installed"),
+        "{listed}"
+    );
+
+    let by_format = run_with(
+        dir.path(),
+        &["write", "in.csv", "table.txt", "--format", "markdown"],
+        &env,
+    );
+    assert_ok(&by_format);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("table.txt")).unwrap(),
+        EXPECTED_MARKDOWN
+    );
+    let by_extension = run_with(dir.path(), &["write", "in.csv", "table.html"], &env);
+    assert_ok(&by_extension);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("table.html")).unwrap(),
+        EXPECTED_HTML
+    );
+    let by_extension = run_with(dir.path(), &["write", "in.csv", "table.md"], &env);
+    assert_ok(&by_extension);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("table.md")).unwrap(),
+        EXPECTED_MARKDOWN
+    );
+    assert_no_leftovers(dir.path());
+}
+
+/// What `atio plugins inspect --json` reports a component imports.
+fn imports(plugin: &Path) -> Vec<String> {
+    let output = run(
+        Path::new("."),
+        &["plugins", "inspect", "--json", plugin.to_str().unwrap()],
+    );
+    assert_ok(&output);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["contract_version"], "0.1.0", "{report}");
+    report["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn polyglot_components_import_nothing_beyond_the_allowlist() {
+    // componentize-py's `--stub-wasi` leaves only the contract.
+    assert_eq!(
+        imports(&polyglot_plugin("markdown.wasm")),
+        ["atio:encoder/sink@0.1.0", "atio:encoder/types@0.1.0"]
+    );
+    // ComponentizeJS with `-d stdio -d http -d fetch-event`: basic WASI only.
+    let js = imports(&polyglot_plugin("html.wasm"));
+    let allowed = [
+        "atio:encoder/",
+        "wasi:cli/",
+        "wasi:io/",
+        "wasi:random/",
+        "wasi:clocks/",
+    ];
+    for name in &js {
+        assert!(
+            allowed.iter().any(|prefix| name.starts_with(prefix)),
+            "{name} in {js:?}"
+        );
+    }
+    assert!(js.iter().any(|name| name.starts_with("atio:encoder/sink@")));
+}
+
+#[test]
+fn polyglot_plugins_pass_the_hosts_output_refusal_on() {
+    let dir = workdir();
+    let mut csv = b"id,name,score\n".to_vec();
+    for row in 0..5000 {
+        csv.extend_from_slice(format!("{row},name {row},{row}.5\n").as_bytes());
+    }
+    std::fs::write(dir.path().join("big.csv"), csv).unwrap();
+    for (plugin, target) in [("markdown.wasm", "out.md"), ("html.wasm", "out.html")] {
+        let plugin = polyglot_plugin(plugin);
+        std::fs::write(dir.path().join(target), b"previous").unwrap();
+        let output = run(
+            dir.path(),
+            &[
+                "write",
+                "big.csv",
+                target,
+                "--plugin",
+                plugin.to_str().unwrap(),
+                "--plugin-output-quota",
+                "1000",
+            ],
+        );
+        assert_eq!(output.status.code(), Some(11), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("output quota of 1000 bytes exceeded"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(std::fs::read(dir.path().join(target)).unwrap(), b"previous");
+    }
+    assert_no_leftovers(dir.path());
+}
+
+/// The cargo running these tests, with the settings meant for this build removed.
+fn cargo(dir: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(dir).stdin(Stdio::null());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || matches!(&*key, "RUSTFLAGS" | "RUSTC_WRAPPER" | "ATIO_SDK_DIR")
+        {
+            command.env_remove(&*key);
+        }
+    }
+    command
+}
+
+fn host_triple() -> String {
+    let output = Command::new("rustc").arg("-vV").output().unwrap();
+    stdout(&output)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
+#[test]
+fn the_rust_template_builds_into_a_working_plugin_and_its_test_passes() {
+    let dir = workdir();
+    let created = run(
+        dir.path(),
+        &[
+            "plugins",
+            "new",
+            "col-profile",
+            "--dir",
+            "plugins/col-profile",
+        ],
+    );
+    assert_ok(&created);
+    let crate_dir = dir.path().join("plugins/col-profile");
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/lib.rs",
+        ".cargo/config.toml",
+        "rust-toolchain.toml",
+        "README.md",
+    ] {
+        assert!(crate_dir.join(file).is_file(), "{file} missing");
+    }
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../guest-formats/sdk")
+        .canonicalize()
+        .unwrap();
+    assert!(
+        manifest.contains(&format!(
+            "atio-encoder-sdk = {{ path = {:?} }}",
+            sdk.display().to_string()
+        )),
+        "{manifest}"
+    );
+    // Creating it again refuses to touch the existing crate.
+    let again = run(
+        dir.path(),
+        &[
+            "plugins",
+            "new",
+            "col-profile",
+            "--dir",
+            "plugins/col-profile",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(8), "{}", stderr(&again));
+    let bad_name = run(dir.path(), &["plugins", "new", "Bad_Name"]);
+    assert_eq!(bad_name.status.code(), Some(10), "{}", stderr(&bad_name));
+
+    // Build it the documented way, in the guest encoders' target directory: the SDK's
+    // dependencies (same lock file, same profile) are already compiled there by host/build.rs.
+    let guest_target = Path::new(env!("ATIO_GUEST_WASM_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf();
+    let build = cargo(&crate_dir)
+        .args(["build", "--release", "--target", "wasm32-wasip2"])
+        .env("CARGO_TARGET_DIR", &guest_target)
+        .output()
+        .unwrap();
+    assert_ok(&build);
+    let wasm = guest_target.join("wasm32-wasip2/release/col_profile.wasm");
+    let output = run(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "profile.tsv",
+            "--plugin",
+            wasm.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&output);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("profile.tsv")).unwrap(),
+        "column\ttype\tnulls\nid\tInt64\t0\nname\tUtf8\t1\nscore\tFloat64\t1\n"
+    );
+    assert_eq!(
+        marker(&dir.path().join("profile.tsv"))["format"],
+        "col-profile"
+    );
+
+    // The generated unit tests pass natively, as its README says.
+    let test = cargo(&crate_dir)
+        .args(["test", "--target", &host_triple()])
+        .env("CARGO_TARGET_DIR", &guest_target)
+        .output()
+        .unwrap();
+    assert_ok(&test);
+    assert!(stdout(&test).contains("2 passed"), "{}", stdout(&test));
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn a_plugin_built_against_an_incompatible_contract_is_refused_naming_both_versions() {
+    let plugin = crate::encoders::guest_wasm("atio_test_wrong_version");
+    let message = "incompatible plugin: built against atio:encoder@0.2.0, but this atio \
+                   implements atio:encoder@0.1.0 (compatible: 0.1.x)";
+    let dir = workdir();
+    let plugins = dir.path().join("plugins");
+    let env = [("ATIO_PLUGIN_DIR", plugins.as_path())];
+    let inspect = run(
+        dir.path(),
+        &["plugins", "inspect", plugin.to_str().unwrap()],
+    );
+    assert_eq!(inspect.status.code(), Some(11), "{}", stderr(&inspect));
+    assert!(stderr(&inspect).contains(message), "{}", stderr(&inspect));
+
+    let add = run_with(
+        dir.path(),
+        &["plugins", "add", plugin.to_str().unwrap()],
+        &env,
+    );
+    assert_eq!(add.status.code(), Some(11), "{}", stderr(&add));
+    assert!(stderr(&add).contains(message), "{}", stderr(&add));
+    assert!(
+        !plugins.exists() || std::fs::read_dir(&plugins).unwrap().next().is_none(),
+        "nothing installed"
+    );
+
+    std::fs::write(dir.path().join("out.txt"), b"previous").unwrap();
+    let write = run(
+        dir.path(),
+        &[
+            "write",
+            "in.csv",
+            "out.txt",
+            "--plugin",
+            plugin.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(write.status.code(), Some(11), "{}", stderr(&write));
+    assert!(stderr(&write).contains(message), "{}", stderr(&write));
+    assert_eq!(
+        std::fs::read(dir.path().join("out.txt")).unwrap(),
+        b"previous"
+    );
+    assert_no_leftovers(dir.path());
+}
