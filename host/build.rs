@@ -53,6 +53,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=ATIO_GUEST_TARGET_DIR");
 
     build_guests(&guest_dir, &target_dir);
+    // Tests check zstd round trips when it is compiled in, and the clear refusal otherwise.
+    println!(
+        "cargo:rustc-env=ATIO_GUEST_ZSTD={}",
+        if zstd_requested() { "1" } else { "0" }
+    );
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
     let mut generated = String::from(
@@ -91,8 +96,10 @@ fn build_guests(guest_dir: &Path, target_dir: &Path) {
             "wasm32-wasip2",
         ])
         .env("CARGO_TARGET_DIR", target_dir);
-    if std::env::var_os("ATIO_GUEST_ZSTD").is_some_and(|value| value == "1") {
+    if zstd_requested() {
+        // zstd is C: compiling it for wasm32-wasip2 needs clang, freestanding.
         command.args(["--features", "atio-format-parquet/zstd"]);
+        command.env("CC_wasm32_wasip2", "clang");
         command.env("CFLAGS_wasm32_wasip2", "-ffreestanding");
     }
     // The outer build's settings are for the host, not for wasm32-wasip2 (keep the jobserver).
@@ -125,4 +132,9 @@ fn build_guests(guest_dir: &Path, target_dir: &Path) {
         status.success(),
         "building guest-formats for wasm32-wasip2 failed ({status}); see the output above"
     );
+}
+
+/// `ATIO_GUEST_ZSTD=1` compiles zstd into the Parquet encoder (needs clang; `.ci/run` sets it).
+fn zstd_requested() -> bool {
+    std::env::var_os("ATIO_GUEST_ZSTD").is_some_and(|value| value == "1")
 }

@@ -82,7 +82,7 @@ fn main() {
     }
 
     let files = if quick { 1000 } else { 10_000 };
-    println!("\n{files} files of 1 KiB, durability full");
+    println!("\n{files} files of 1 KiB, durability full (group commits of 1,000 files)");
     println!(
         "{:<28} {:>10} {:>10} {:>8}",
         "", "one by one", "group", "speedup"
@@ -100,16 +100,20 @@ fn main() {
             atio::write_bytes(single_dir.join(format!("f{index}")), &data, &options).unwrap();
         }
         let single = files as f64 / started.elapsed().as_secs_f64();
+        // Groups of 1,000: each staged file holds two descriptors until its group commits.
         let started = Instant::now();
-        let staged: Vec<AtomicFile> = (0..files)
-            .map(|index| {
-                let mut file =
-                    AtomicFile::create(group_dir.join(format!("f{index}")), &options).unwrap();
-                file.write_all(&data).unwrap();
-                file
-            })
-            .collect();
-        atio::commit_group(staged).unwrap();
+        for chunk in (0..files).collect::<Vec<_>>().chunks(1000) {
+            let staged: Vec<AtomicFile> = chunk
+                .iter()
+                .map(|index| {
+                    let mut file =
+                        AtomicFile::create(group_dir.join(format!("f{index}")), &options).unwrap();
+                    file.write_all(&data).unwrap();
+                    file
+                })
+                .collect();
+            atio::commit_group(staged).unwrap();
+        }
         let group = files as f64 / started.elapsed().as_secs_f64();
         println!(
             "{label:<28} {:>8.0}/s {:>8.0}/s {:>7.2}x",

@@ -413,6 +413,31 @@ fn the_report_splits_encode_time_and_the_writer_streams_many_batches() {
     );
 }
 
+#[test]
+fn parquet_zstd_round_trips_when_compiled_in_and_is_refused_clearly_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("z.parquet");
+    let outcome = write(
+        &path,
+        sample(),
+        &[("compression", "zstd"), ("compression-level", "3")],
+    );
+    if env!("ATIO_GUEST_ZSTD") == "1" {
+        outcome.unwrap();
+        let (read, metadata) = read_parquet(&path);
+        assert_eq!(read, concat(&sample()));
+        assert!(matches!(
+            metadata.row_group(0).column(0).compression(),
+            parquet::basic::Compression::ZSTD(_)
+        ));
+    } else {
+        let error = outcome.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnsupportedFormat, "{error}");
+        assert!(error.to_string().contains("zstd"), "{error}");
+        assert!(!path.exists());
+    }
+}
+
 /// A path inside the guest build's output directory.
 pub fn guest_wasm(name: &str) -> PathBuf {
     Path::new(env!("ATIO_GUEST_WASM_DIR")).join(format!("{name}.wasm"))

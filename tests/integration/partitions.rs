@@ -272,6 +272,9 @@ fn the_journal_fallback_swaps_and_recover_completes_or_rolls_back() {
     assert_no_leftovers(dir.path());
 }
 
+/// Swaps the concurrent reader watches.
+const SWAPS: usize = 200;
+
 /// Environment variable that turns `reader_child_process_entry` into a reader loop.
 const READER_CHILD: &str = "ATIO_TEST_READER_DIR";
 
@@ -326,7 +329,7 @@ fn a_concurrent_reader_process_sees_only_complete_sets_during_200_swaps() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    for round in 1..=200 {
+    for round in 1..=SWAPS {
         commit(round);
     }
     std::fs::write(dir.path().join("dt=2025-01-15.stop"), b"").unwrap();
@@ -341,7 +344,7 @@ fn a_concurrent_reader_process_sees_only_complete_sets_during_200_swaps() {
     assert!(checks > 0, "the reader never ran");
     assert_eq!(
         atio::verify_dir(&part).unwrap().manifest.files.len(),
-        1 + 200 % 4
+        1 + SWAPS % 4
     );
     assert_no_leftovers(dir.path());
 }

@@ -257,9 +257,9 @@ pub(crate) fn remove_tree(dir: &OwnedFd, name: &OsStr) -> std::io::Result<()> {
         Err(Errno::NOENT) => return Ok(()),
         Err(errno) => return Err(errno.into()),
     };
-    let mut entries = rustix::fs::Dir::read_from(&fd)?;
+    let entries = rustix::fs::Dir::read_from(&fd)?;
     let mut children = Vec::new();
-    while let Some(entry) = entries.next() {
+    for entry in entries {
         let entry = entry?;
         let child = entry.file_name().to_bytes();
         if child != b"." && child != b".." {
