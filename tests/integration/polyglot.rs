@@ -1,9 +1,10 @@
 //! Plugins written in other languages, the Rust plugin template, and contract versioning.
 //!
 //! The Python (componentize-py) and JavaScript (ComponentizeJS) example plugins in
-//! `examples/plugins/` are built by `.ci/build-polyglot-plugins.sh`, which needs pip and npm;
-//! these tests find the components through `ATIO_POLYGLOT_DIR` and fail, saying how to build
-//! them, when it is unset.
+//! `examples/plugins/` are built by `.ci/build-polyglot-plugins.sh`, which needs python3 (pip)
+//! and npm. These tests use the components in `ATIO_POLYGLOT_DIR` when it is set (CI builds them
+//! first); otherwise they run the script once themselves into `target/polyglot`, and fail with
+//! its output if it cannot build them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -46,15 +47,28 @@ const EXPECTED_HTML: &str = "\
 
 /// The directory holding `markdown.wasm` (Python) and `html.wasm` (JavaScript).
 fn polyglot_dir() -> PathBuf {
-    let Some(dir) = std::env::var_os("ATIO_POLYGLOT_DIR").filter(|dir| !dir.is_empty()) else {
-        panic!(
-            "ATIO_POLYGLOT_DIR is not set. The Python and JavaScript example plugins are built \
-             outside cargo: run `.ci/build-polyglot-plugins.sh` (installs componentize-py with pip \
-             and ComponentizeJS with npm, writes target/polyglot/), then \
-             `ATIO_POLYGLOT_DIR=$PWD/target/polyglot cargo test`."
-        )
-    };
-    PathBuf::from(dir)
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if let Some(dir) = std::env::var_os("ATIO_POLYGLOT_DIR").filter(|dir| !dir.is_empty()) {
+                return PathBuf::from(dir);
+            }
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            let dir = root.join("target").join("polyglot");
+            let output = Command::new(root.join(".ci/build-polyglot-plugins.sh"))
+                .arg(&dir)
+                .output()
+                .expect("running .ci/build-polyglot-plugins.sh");
+            assert!(
+                output.status.success(),
+                "building the Python and JavaScript example plugins failed (they need python3 with \
+                 pip and npm):\n{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            dir
+        })
+        .clone()
 }
 
 /// A polyglot component, compiled into the shared compile cache once before any test uses it
