@@ -2,7 +2,7 @@
 
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use atio::{Durability, ErrorKind, Options};
@@ -200,6 +200,32 @@ fn update_commits_only_when_the_command_succeeds() {
     assert_no_leftovers(dir.path());
 }
 
+/// Environment variable that turns `marker_reader_child_process_entry` into a reader loop.
+const READER_CHILD: &str = "ATIO_TEST_MARKER_READER_FILE";
+
+/// Child-process entry point for the 16-writer test (re-executes this test binary): until
+/// `<file>.stop` exists, reads the file and checks it against its marker (under the shared publish
+/// lock, as `atio verify` does) and that it parses; fails on the first torn pair. In a normal test
+/// run the variable is unset: nothing to do.
+#[test]
+fn marker_reader_child_process_entry() {
+    let Ok(path) = std::env::var(READER_CHILD) else {
+        return;
+    };
+    let stop = format!("{path}.stop");
+    let mut checks = 0u64;
+    while !std::path::Path::new(&stop).exists() {
+        let checked = atio::verify(&path).unwrap_or_else(|error| {
+            panic!("a reader saw a torn pair after {checks} checks: {error}")
+        });
+        assert_eq!(checked.manifest.name, "shared.json");
+        let data = std::fs::read(&path).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&data).expect("every read parses");
+        checks += 1;
+    }
+    std::fs::write(format!("{path}.checks"), checks.to_string()).unwrap();
+}
+
 #[test]
 fn sixteen_writers_never_leave_a_marker_describing_other_bytes() {
     let dir = tempfile::tempdir().unwrap();
@@ -210,21 +236,17 @@ fn sixteen_writers_never_leave_a_marker_describing_other_bytes() {
         &Options::default(),
     )
     .unwrap();
-    let done = Arc::new(AtomicBool::new(false));
-    let verified = Arc::new(AtomicUsize::new(0));
-    let reader = {
-        let (path, done, verified) = (path.clone(), done.clone(), verified.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::SeqCst) {
-                let checked = atio::verify(&*path)
-                    .unwrap_or_else(|error| panic!("a reader saw a torn pair: {error}"));
-                let data = std::fs::read(&*path).unwrap();
-                serde_json::from_slice::<serde_json::Value>(&data).expect("every read parses");
-                assert_eq!(checked.manifest.name, "shared.json");
-                verified.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
+    let mut reader = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "concurrency::marker_reader_child_process_entry",
+            "--test-threads=1",
+            "-q",
+        ])
+        .env(READER_CHILD, &*path)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let options = Options {
         durability: Durability::None,
         ..Options::default()
@@ -246,13 +268,16 @@ fn sixteen_writers_never_leave_a_marker_describing_other_bytes() {
     for writer in writers {
         writer.join().unwrap();
     }
-    done.store(true, Ordering::SeqCst);
-    reader.join().unwrap();
+    std::fs::write(dir.path().join("shared.json.stop"), b"").unwrap();
     assert!(
-        verified.load(Ordering::Relaxed) > 10,
-        "the reader ran only {} checks",
-        verified.load(Ordering::Relaxed)
+        reader.wait().unwrap().success(),
+        "the reader process saw a torn read"
     );
+    let checks: u64 = std::fs::read_to_string(dir.path().join("shared.json.checks"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(checks > 10, "the reader ran only {checks} checks");
     atio::verify(&*path).unwrap();
     assert_no_leftovers(dir.path());
 }

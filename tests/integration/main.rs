@@ -7,6 +7,7 @@ mod cli;
 mod commit;
 mod concurrency;
 mod encoders;
+mod faults;
 mod hostile;
 mod partitions;
 mod polyglot;

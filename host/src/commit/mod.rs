@@ -472,7 +472,7 @@ fn current_hash(target: &Target) -> Result<String> {
 }
 
 /// Most threads a group commit uses to fsync files concurrently.
-const SYNC_THREADS: usize = 8;
+const SYNC_THREADS: usize = 32;
 
 /// Runs `work` on every item, spread over up to `SYNC_THREADS` threads, so that the fsyncs of a
 /// group overlap and the filesystem can fold them into fewer journal commits. Every item is
