@@ -21,8 +21,8 @@ fn main() {
         (1 << 10, "1 KiB", 200),
         (64 << 10, "64 KiB", 100),
         (1 << 20, "1 MiB", 40),
-        (16 << 20, "16 MiB", 10),
-        (256 << 20, "256 MiB", 3),
+        (16 << 20, "16 MiB", 20),
+        (256 << 20, "256 MiB", 7),
     ];
     println!("commit overhead (median of N runs; ratio = atio / baseline, lower is better)\n");
     println!(
@@ -54,20 +54,17 @@ fn main() {
             durability: Durability::None,
             ..Options::default()
         };
-        let hand = median(runs, || hand_durable(&target, &data));
-        let atio = median(runs, || {
-            drop(atio::write_bytes(&target, &data, &full_no_marker).unwrap())
-        });
-        let marker = median(runs, || {
-            drop(atio::write_bytes(&target, &data, &Options::default()).unwrap())
-        });
-        let plain = median(runs, || {
-            let mut file = File::create(&target).unwrap();
-            file.write_all(&data).unwrap();
-        });
-        let atio_none = median(runs, || {
-            drop(atio::write_bytes(&target, &data, &none_no_marker).unwrap())
-        });
+        let mut variants: [Box<dyn FnMut() + '_>; 5] = [
+            Box::new(|| hand_durable(&target, &data)),
+            Box::new(|| drop(atio::write_bytes(&target, &data, &full_no_marker).unwrap())),
+            Box::new(|| drop(atio::write_bytes(&target, &data, &Options::default()).unwrap())),
+            Box::new(|| {
+                let mut file = File::create(&target).unwrap();
+                file.write_all(&data).unwrap();
+            }),
+            Box::new(|| drop(atio::write_bytes(&target, &data, &none_no_marker).unwrap())),
+        ];
+        let [hand, atio, marker, plain, atio_none] = interleaved_medians(runs, &mut variants);
         println!(
             "{label:<9} {runs:>4} | {:>12} {:>12} {:>7.2} {:>12} {:>7.2} | {:>12} {:>12} {:>7.2}",
             ms(hand),
@@ -137,17 +134,25 @@ fn hand_durable(target: &Path, data: &[u8]) {
         .unwrap();
 }
 
-fn median(runs: usize, mut run: impl FnMut()) -> Duration {
-    run(); // warm-up
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
+/// Runs every variant `runs` times, round-robin (so drift in the machine's state hits all of them
+/// alike), after one warm-up each; returns each variant's median.
+fn interleaved_medians<const N: usize>(
+    runs: usize,
+    variants: &mut [Box<dyn FnMut() + '_>; N],
+) -> [Duration; N] {
+    variants.iter_mut().for_each(|variant| variant());
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
+    for _ in 0..runs {
+        for (variant, times) in variants.iter_mut().zip(&mut times) {
             let started = Instant::now();
-            run();
-            started.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+            variant();
+            times.push(started.elapsed());
+        }
+    }
+    times.map(|mut times| {
+        times.sort();
+        times[times.len() / 2]
+    })
 }
 
 fn ms(duration: Duration) -> String {

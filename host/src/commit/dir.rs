@@ -374,9 +374,11 @@ impl StagedDir {
         drop(publishing);
         // The old tree (if any) is now under the staging name; remove it before readers that
         // honour the publish lock look again. A crash here leaves it for `clean`.
-        if method == "exchange" {
-            fs::remove_tree(&self.parent, &self.staging_name)
-                .at(Step::Cleanup, &self.staging_path)?;
+        if method == "exchange"
+            && let Err(error) = fs::remove_tree(&self.parent, &self.staging_name)
+        {
+            // The new tree is committed; the old one waits for `atio clean`.
+            tracing::warn!(path = %self.staging_path.display(), "could not remove the replaced directory: {error}");
         }
         Ok(self.report(manifest, true, method))
     }
@@ -423,8 +425,20 @@ impl StagedDir {
         )?;
         rustix::fs::renameat(&*self.parent, &self.name, &*self.parent, &backup)
             .at(Step::Rename, &self.path)?;
-        rustix::fs::renameat(&*self.parent, &self.staging_name, &*self.parent, &self.name)
-            .at(Step::Rename, &self.path)?;
+        if let Err(errno) =
+            rustix::fs::renameat(&*self.parent, &self.staging_name, &*self.parent, &self.name)
+        {
+            // Put the old tree back at once; if even that fails, the journal lets `recover` do it.
+            if rustix::fs::renameat(&*self.parent, &backup, &*self.parent, &self.name).is_ok() {
+                let _ = remove_intent(
+                    &self.parent,
+                    &self.parent_path,
+                    &intent_name,
+                    self.options.fsync(),
+                );
+            }
+            return Err(errno).at(Step::Rename, &self.path);
+        }
         if self.options.fsync() {
             rustix::fs::fsync(&*self.parent).at(Step::DirFsync, &self.parent_path)?;
         }

@@ -65,6 +65,8 @@ pub struct AtomicFile {
     setup_done: Instant,
     run_id: String,
     target_lock: Option<TargetLock>,
+    /// A write failed: the content is unknown, so `commit` refuses.
+    poisoned: bool,
 }
 
 /// The live staging file.
@@ -128,6 +130,7 @@ impl AtomicFile {
             setup_done,
             run_id: new_run_id(),
             target_lock,
+            poisoned: false,
         })
     }
 
@@ -201,6 +204,17 @@ impl AtomicFile {
 
     /// Step 4: mode, owner, fsync. After this the staging file is complete on disk.
     fn seal(&mut self) -> Result<()> {
+        if self.poisoned {
+            let path = self
+                .staging_path()
+                .unwrap_or_else(|| self.target.path.clone());
+            return Err(Error::new(
+                ErrorKind::Io,
+                Step::Write,
+                path,
+                "an earlier write failed; refusing to commit unknown content",
+            ));
+        }
         self.timings.write = self.setup_done.elapsed();
         let staging_path = self
             .staging_path()
@@ -264,12 +278,48 @@ impl AtomicFile {
     }
 }
 
+/// Writes at least this large hash on a second thread while the bytes go to the kernel.
+const PARALLEL_HASH_BYTES: usize = 1 << 20;
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.staged()?.file.write(buf)?;
-        self.hasher.update(&buf[..written]);
-        self.bytes += written as u64;
-        Ok(written)
+        if self.poisoned {
+            return Err(io::Error::other(
+                "atio: an earlier write to this file failed",
+            ));
+        }
+        let Self { staged, hasher, .. } = self;
+        interrupt::check()?;
+        let staged = staged
+            .as_mut()
+            .ok_or_else(|| io::Error::other("atio: the staging file is gone"))?;
+        let written = if buf.len() >= PARALLEL_HASH_BYTES {
+            // All or nothing, so the hash (computed meanwhile) covers exactly what was written.
+            std::thread::scope(|scope| {
+                let hashing = scope.spawn(|| hasher.update(buf));
+                let written = staged.file.write_all(buf).map(|()| buf.len());
+                hashing
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                written
+            })
+        } else {
+            staged
+                .file
+                .write(buf)
+                .inspect(|&written| hasher.update(&buf[..written]))
+        };
+        match written {
+            Ok(written) => {
+                self.bytes += written as u64;
+                Ok(written)
+            }
+            Err(error) => {
+                // The hash may now cover bytes the file lacks: this file can no longer commit.
+                self.poisoned = true;
+                Err(error)
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -136,11 +136,19 @@ impl self::atio::encoder::sink::HostOutput for State {
 
 /// Links WASI (the allowlist check has already refused filesystem, sockets and http importers;
 /// the context has no preopens and denies every socket) and the sink.
-pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<State>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    EncoderPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)?;
-    Ok(linker)
+/// Built once per process: defining every WASI function costs milliseconds per plugin load.
+pub(crate) fn linker(engine: &'static wasmtime::Engine) -> Result<&'static Linker<State>, String> {
+    static LINKER: std::sync::OnceLock<Result<Linker<State>, String>> = std::sync::OnceLock::new();
+    let build = || -> wasmtime::Result<Linker<State>> {
+        let mut linker = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        EncoderPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)?;
+        Ok(linker)
+    };
+    LINKER
+        .get_or_init(|| build().map_err(|error| format!("{error:#}")))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// A memory cap that remembers it refused, so the error can say "memory limit" precisely.

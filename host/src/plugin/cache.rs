@@ -86,20 +86,23 @@ fn load_verified(engine: &Engine, entry: &std::path::Path) -> Option<Component> 
     let marker = entry.with_file_name(crate::manifest::marker_name(entry.file_name()?));
     let manifest =
         crate::manifest::Manifest::from_json(&std::fs::read(&marker).ok()?, &marker).ok()?;
-    let bytes = std::fs::read(entry).ok()?;
-    if bytes.len() as u64 != manifest.bytes || crate::hash::hash_bytes(&bytes) != manifest.hash {
+    // Hash through a small reused buffer (no 20 MB allocation), then let wasmtime map the file.
+    let (bytes, hash) = crate::hash::hash_reader(std::fs::File::open(entry).ok()?).ok()?;
+    if bytes != manifest.bytes || hash != manifest.hash {
         tracing::warn!(
             "recompiling: cache entry {} does not match its manifest",
             entry.display()
         );
         return None;
     }
-    // SAFETY: `Component::deserialize` trusts its input to be wasmtime's own output. These bytes
-    // are: they were written by `Component::serialize` through atio's commit engine, and their
-    // content hash matches the manifest written with them, so a truncated or corrupted entry
-    // never reaches this call. wasmtime itself rejects entries from another version or config.
+    // SAFETY: `Component::deserialize_file` trusts the file to be wasmtime's own output and to
+    // stay unchanged while mapped. It is: entries are written by `Component::serialize` through
+    // atio's commit engine (a new inode renamed into place, never modified afterwards), and the
+    // content just hashed matches the manifest written with it, so a truncated or corrupted
+    // entry never reaches this call. wasmtime itself rejects entries from another version or
+    // configuration.
     #[allow(unsafe_code)]
-    let component = unsafe { Component::deserialize(engine, &bytes) };
+    let component = unsafe { Component::deserialize_file(engine, entry) };
     match component {
         Ok(component) => Some(component),
         Err(error) => {

@@ -205,8 +205,7 @@ impl Plugin {
                     ))
                 })?;
         check_contract(&contract_version).map_err(fail)?;
-        let linker =
-            bindings::linker(engine).map_err(|error| fail(format!("linking: {error:#}")))?;
+        let linker = bindings::linker(engine).map_err(|error| fail(format!("linking: {error}")))?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(EncoderPluginPre::new)
