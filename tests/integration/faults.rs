@@ -59,6 +59,17 @@ fn a_full_disk_keeps_the_previous_file_and_partition() {
     atio::verify(&file).unwrap();
     assert_no_leftovers(&disk.mount);
 
+    // A caller that ignores the failed write cannot commit half-written content.
+    let mut half = atio::AtomicFile::create(&file, &Options::default()).unwrap();
+    assert!(std::io::Write::write_all(&mut half, &vec![4u8; 4 << 20]).is_err());
+    let error = half.commit().unwrap_err();
+    assert!(
+        error.to_string().contains("earlier write failed"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"previous");
+    assert_no_leftovers(&disk.mount);
+
     let output = crate::support::run_atio(&disk.mount, &["put", "data.bin"], &vec![2u8; 4 << 20]);
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
     assert!(
