@@ -202,25 +202,9 @@ fn permission_denied_names_the_path_and_step_and_uses_its_exit_code() {
     std::fs::write(locked.join("t.txt"), b"original").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let mut command = if crate::support::is_root() {
-        // root ignores directory permissions: run the writer as nobody.
-        let mut command = std::process::Command::new("setpriv");
-        command.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_atio"),
-        ]);
-        command
-    } else {
-        atio()
-    };
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let output = command
-        .args(["put", locked.join("t.txt").to_str().unwrap()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let target = locked.join("t.txt");
+    let output = crate::support::atio_unprivileged(&["put", target.to_str().unwrap()], dir.path());
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
     let err = stderr(&output);
     assert!(err.contains("stage") && err.contains("locked"), "{err}");

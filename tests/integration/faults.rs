@@ -1,8 +1,8 @@
 //! Real filesystem faults: a full disk and a directory the writer may not write. Each must give
 //! an error of the right kind naming the path, keep the previous content, and leave nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
 use atio::{ErrorKind, Options, StagedDir};
 
@@ -98,28 +98,6 @@ fn a_full_disk_keeps_the_previous_file_and_partition() {
     assert_no_leftovers(&disk.mount);
 }
 
-/// Runs atio as `nobody` when we are root (root ignores directory permissions).
-fn atio_unprivileged(args: &[&str], dir: &Path) -> std::process::Output {
-    let mut command = if is_root() {
-        let mut command = Command::new("setpriv");
-        command.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_atio"),
-        ]);
-        command
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_atio"))
-    };
-    command
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn a_partition_the_writer_may_not_replace_stays_intact() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,7 +109,7 @@ fn a_partition_the_writer_may_not_replace_stays_intact() {
     staged.commit().unwrap();
     std::fs::write(dir.path().join("in.csv"), b"v\n2\n").unwrap();
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let output = atio_unprivileged(
+    let output = crate::support::atio_unprivileged(
         &["write", "in.csv", "pop/dt=1/", "--format", "csv"],
         dir.path(),
     );

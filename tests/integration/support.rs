@@ -84,3 +84,26 @@ pub fn xxh3(bytes: &[u8]) -> String {
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
+
+/// Runs atio with `args` in `dir` as `nobody` when we are root (root ignores directory
+/// permissions), else as ourselves; stdin is empty.
+pub fn atio_unprivileged(args: &[&str], dir: &Path) -> Output {
+    let mut command = if is_root() {
+        let mut command = Command::new("setpriv");
+        command.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_atio"),
+        ]);
+        command
+    } else {
+        atio()
+    };
+    command
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}

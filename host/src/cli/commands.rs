@@ -279,47 +279,36 @@ fn recover(dirs: &[std::path::PathBuf], cli: &Cli) -> Result<ExitCode> {
 fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
     let mut failed = None;
     for path in paths {
-        if path.is_dir() {
-            match atio::verify_dir(path) {
-                Ok(verified) if json => println!(
-                    "{}",
-                    serde_json::json!({"path": path, "ok": true, "manifest": verified.manifest})
-                ),
-                Ok(verified) => println!(
-                    "ok {}: {} files, {} rows (run {})",
-                    path.display(),
+        // (manifest as JSON, one-line summary) of a file or a directory that matched.
+        let checked = if path.is_dir() {
+            atio::verify_dir(path).map(|verified| {
+                let rows = verified
+                    .manifest
+                    .rows
+                    .map_or("?".to_owned(), |rows| rows.to_string());
+                let summary = format!(
+                    "{} files, {rows} rows (run {})",
                     verified.manifest.files.len(),
-                    verified
-                        .manifest
-                        .rows
-                        .map_or("?".to_owned(), |rows| rows.to_string()),
                     verified.manifest.run_id
-                ),
-                Err(error) => {
-                    if json {
-                        println!(
-                            "{}",
-                            serde_json::json!({"path": path, "ok": false, "kind": error.kind(), "error": error.to_string()})
-                        );
-                    }
-                    eprintln!("atio: FAILED {error}");
-                    failed.get_or_insert(error);
-                }
-            }
-            continue;
-        }
-        match atio::verify(path) {
-            Ok(verified) if json => println!(
+                );
+                (serde_json::to_value(&verified.manifest), summary)
+            })
+        } else {
+            atio::verify(path).map(|verified| {
+                let manifest = &verified.manifest;
+                let summary = format!(
+                    "{} bytes, {} (run {})",
+                    manifest.bytes, manifest.hash, manifest.run_id
+                );
+                (serde_json::to_value(manifest), summary)
+            })
+        };
+        match checked {
+            Ok((manifest, _)) if json => println!(
                 "{}",
-                serde_json::json!({"path": path, "ok": true, "manifest": verified.manifest})
+                serde_json::json!({"path": path, "ok": true, "manifest": manifest?})
             ),
-            Ok(verified) => println!(
-                "ok {}: {} bytes, {} (run {})",
-                path.display(),
-                verified.manifest.bytes,
-                verified.manifest.hash,
-                verified.manifest.run_id
-            ),
+            Ok((_, summary)) => println!("ok {}: {summary}", path.display()),
             Err(error) => {
                 if json {
                     println!(

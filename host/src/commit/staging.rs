@@ -29,43 +29,32 @@ pub(crate) fn host_tag() -> u32 {
 
 /// A fresh staging name for a file called `target_name`.
 pub(crate) fn new_name(target_name: &OsStr) -> OsString {
-    let name = target_name.as_bytes();
-    let embedded = &name[..name.len().min(MAX_EMBEDDED_NAME)];
-    let mut staging = Vec::with_capacity(embedded.len() + 40);
-    staging.push(b'.');
-    staging.extend_from_slice(embedded);
-    staging.extend_from_slice(TAG);
-    staging.extend_from_slice(
-        format!(
-            "{}-{:08x}-{:08x}",
-            std::process::id(),
-            host_tag(),
-            fastrand::u32(..)
-        )
-        .as_bytes(),
-    );
-    staging.extend_from_slice(SUFFIX);
-    OsString::from_vec(staging)
+    owned_name(target_name, TAG, SUFFIX)
 }
 
 /// A fresh staging directory name for a directory target called `target_name`:
 /// `.{name}.atio-stg-{pid}-{host}-{rand}`.
 pub(crate) fn new_dir_name(target_name: &OsStr) -> OsString {
+    owned_name(target_name, DIR_TAG, b"")
+}
+
+/// `.{name}{tag}{pid}-{host}-{rand}{suffix}`, with the name cut to keep the whole under NAME_MAX.
+fn owned_name(target_name: &OsStr, tag: &[u8], suffix: &[u8]) -> OsString {
     let name = target_name.as_bytes();
     let embedded = &name[..name.len().min(MAX_EMBEDDED_NAME)];
-    let mut staging = Vec::with_capacity(embedded.len() + 40);
+    let owner = format!(
+        "{}-{:08x}-{:08x}",
+        std::process::id(),
+        host_tag(),
+        fastrand::u32(..)
+    );
+    let mut staging =
+        Vec::with_capacity(1 + embedded.len() + tag.len() + owner.len() + suffix.len());
     staging.push(b'.');
     staging.extend_from_slice(embedded);
-    staging.extend_from_slice(DIR_TAG);
-    staging.extend_from_slice(
-        format!(
-            "{}-{:08x}-{:08x}",
-            std::process::id(),
-            host_tag(),
-            fastrand::u32(..)
-        )
-        .as_bytes(),
-    );
+    staging.extend_from_slice(tag);
+    staging.extend_from_slice(owner.as_bytes());
+    staging.extend_from_slice(suffix);
     OsString::from_vec(staging)
 }
 
