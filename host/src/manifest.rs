@@ -44,6 +44,16 @@ pub struct Manifest {
     pub rows: Option<u64>,
     /// The encoder that produced the data, if one did.
     pub encoder: Option<EncoderInfo>,
+    /// Who wrote it, when, and how durably.
+    #[serde(flatten)]
+    pub written_by: Provenance,
+    /// Milliseconds per step.
+    pub timings_ms: BTreeMap<String, f64>,
+}
+
+/// Who wrote a manifest, when, and how durably (file and directory manifests alike).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
     /// The atio version that wrote it.
     pub atio_version: String,
     /// The run that wrote it.
@@ -58,29 +68,61 @@ pub struct Manifest {
     pub finished_at: String,
     /// Durability level that applied.
     pub durability: Durability,
-    /// Milliseconds per step.
-    pub timings_ms: BTreeMap<String, f64>,
+}
+
+impl Provenance {
+    /// This process, now.
+    pub(crate) fn this_process(
+        run_id: &str,
+        started_at: SystemTime,
+        finished_at: SystemTime,
+        durability: Durability,
+    ) -> Self {
+        Self {
+            atio_version: env!("CARGO_PKG_VERSION").to_owned(),
+            run_id: run_id.to_owned(),
+            host: host_name(),
+            pid: std::process::id(),
+            started_at: rfc3339(started_at),
+            finished_at: rfc3339(finished_at),
+            durability,
+        }
+    }
+}
+
+/// Pretty JSON with a trailing newline.
+fn to_json_line(value: &impl Serialize) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(value).expect("a manifest always serialises");
+    json.push(b'\n');
+    json
+}
+
+/// Parses a manifest read from `path`; `what` names the kind in the error.
+fn parse_manifest<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    what: &str,
+) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|error| {
+        Error::new(
+            ErrorKind::Verification,
+            Step::Verify,
+            path,
+            format!("not a valid atio {what}: {error}"),
+        )
+        .with_source(error)
+    })
 }
 
 impl Manifest {
     /// Serialises to pretty JSON with a trailing newline.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut json = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
-        json.push(b'\n');
-        json
+        to_json_line(self)
     }
 
     /// Parses a manifest read from `path` (used in error messages).
     pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self> {
-        serde_json::from_slice(bytes).map_err(|error| {
-            Error::new(
-                ErrorKind::Verification,
-                Step::Verify,
-                path,
-                format!("not a valid atio manifest: {error}"),
-            )
-            .with_source(error)
-        })
+        parse_manifest(bytes, path, "manifest")
     }
 }
 
@@ -96,7 +138,13 @@ pub(crate) fn timings_map(timings: &StepTimings) -> BTreeMap<String, f64> {
         ("total_before_marker", timings.total),
     ]
     .into_iter()
-    .map(|(name, duration)| (name.to_owned(), duration.as_secs_f64() * 1e3))
+    // Microsecond resolution is plenty, and keeps the JSON readable.
+    .map(|(name, duration)| {
+        (
+            name.to_owned(),
+            (duration.as_secs_f64() * 1e6).round() / 1e3,
+        )
+    })
     .collect()
 }
 
@@ -146,20 +194,9 @@ pub struct DirManifest {
     pub encoder: Option<EncoderInfo>,
     /// The Arrow schema of the data files, as text, when known.
     pub schema: Option<String>,
-    /// The atio version that wrote it.
-    pub atio_version: String,
-    /// The run that wrote it.
-    pub run_id: String,
-    /// Host name of the writer.
-    pub host: String,
-    /// Process id of the writer.
-    pub pid: u32,
-    /// RFC 3339 time the write started.
-    pub started_at: String,
-    /// RFC 3339 time the manifest was written (just before the swap).
-    pub finished_at: String,
-    /// Durability level that applied.
-    pub durability: Durability,
+    /// Who wrote it, when (`finished_at`: just before the swap), and how durably.
+    #[serde(flatten)]
+    pub written_by: Provenance,
 }
 
 impl DirManifest {

@@ -44,17 +44,11 @@ fn eight_processes_times_500_locked_increments_make_exactly_4000() {
     let counter = dir.path().join("counter.json");
     let children: Vec<_> = (0..8)
         .map(|_| {
-            std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "concurrency::counter_child_process_entry",
-                    "--test-threads=1",
-                    "-q",
-                ])
-                .env(COUNTER_CHILD, &counter)
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
+            crate::support::spawn_entry(
+                "concurrency::counter_child_process_entry",
+                COUNTER_CHILD,
+                &counter,
+            )
         })
         .collect();
     for mut child in children {
@@ -236,17 +230,11 @@ fn sixteen_writers_never_leave_a_marker_describing_other_bytes() {
         &Options::default(),
     )
     .unwrap();
-    let mut reader = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "concurrency::marker_reader_child_process_entry",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env(READER_CHILD, &*path)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut reader = crate::support::spawn_entry(
+        "concurrency::marker_reader_child_process_entry",
+        READER_CHILD,
+        &*path,
+    );
     let options = Options {
         durability: Durability::None,
         ..Options::default()

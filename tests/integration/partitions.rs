@@ -318,17 +318,11 @@ fn a_concurrent_reader_process_sees_only_complete_sets_during_200_swaps() {
         staged.commit().unwrap();
     };
     commit(0);
-    let mut reader = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "partitions::reader_child_process_entry",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env(READER_CHILD, &part)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut reader = crate::support::spawn_entry(
+        "partitions::reader_child_process_entry",
+        READER_CHILD,
+        &part,
+    );
     for round in 1..=SWAPS {
         commit(round);
     }
@@ -383,7 +377,7 @@ fn sigkill_during_staging_or_swap_leaves_old_or_new_and_clean_removes_the_rest()
             let verified = atio::verify_dir(&part)
                 .unwrap_or_else(|error| panic!("attempt {attempt}: {error}"));
             assert_eq!(verified.manifest.rows, Some(200_000));
-            verified.manifest.run_id
+            verified.manifest.written_by.run_id
         })
         .collect();
     assert!(!runs.is_empty());

@@ -107,3 +107,18 @@ pub fn atio_unprivileged(args: &[&str], dir: &Path) -> Output {
         .output()
         .unwrap()
 }
+
+/// Re-executes this test binary to run only the test `entry` as a worker process, with
+/// `key=value` in its environment (the entry point does its work only when `key` is set).
+pub fn spawn_entry(
+    entry: &str,
+    key: &str,
+    value: impl AsRef<std::ffi::OsStr>,
+) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", entry, "--test-threads=1", "-q"])
+        .env(key, value)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}

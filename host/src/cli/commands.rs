@@ -289,7 +289,7 @@ fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
                 let summary = format!(
                     "{} files, {rows} rows (run {})",
                     verified.manifest.files.len(),
-                    verified.manifest.run_id
+                    verified.manifest.written_by.run_id
                 );
                 (serde_json::to_value(&verified.manifest), summary)
             })
@@ -298,7 +298,7 @@ fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
                 let manifest = &verified.manifest;
                 let summary = format!(
                     "{} bytes, {} (run {})",
-                    manifest.bytes, manifest.hash, manifest.run_id
+                    manifest.bytes, manifest.hash, manifest.written_by.run_id
                 );
                 (serde_json::to_value(manifest), summary)
             })

@@ -1,7 +1,7 @@
 //! `atio plugins new NAME [--dir DIR]`: a new Rust encoder plugin crate, from the template
 //! embedded from `host/templates/plugin/`.
 //!
-//! The crate is assembled in a hidden staging directory next to DIR and renamed into place, so
+//! The crate is staged next to DIR and committed as one unit by atio's own directory commit, so
 //! DIR either appears complete or not at all.
 
 use std::path::{Path, PathBuf};
@@ -68,21 +68,18 @@ pub fn new_plugin(name: &str, dir: Option<&Path>, json: bool) -> Result<()> {
         ),
         None => SDK_PLACEHOLDER.to_owned(),
     };
-    let parent = match dir.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
+    // Staged beside DIR and swapped in as one unit by the commit engine (no manifest inside).
+    let options = atio::Options {
+        marker: false,
+        ..atio::Options::default()
     };
-    std::fs::create_dir_all(&parent).map_err(|error| Error::io(Step::CreateDir, &parent, error))?;
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}.new-"))
-        .tempdir_in(&parent)
-        .map_err(|error| Error::io(Step::Stage, &parent, error))?;
+    let mut staged = atio::StagedDir::create(&dir, &options)?;
     for (path, template) in FILES {
         let text = template
             .replace("{{name}}", name)
             .replace("{{crate_name}}", &crate_name)
             .replace("{{sdk_dependency}}", &sdk_dependency);
-        write(&staging.path().join(path), text.as_bytes())?;
+        staged.add_bytes(path, text.as_bytes())?;
     }
     // The SDK workspace's lock file pins the dependency versions the SDK was tested with (cargo
     // drops the entries this crate does not use).
@@ -92,11 +89,9 @@ pub fn new_plugin(name: &str, dir: Option<&Path>, json: bool) -> Result<()> {
         .map(|ws| ws.join("Cargo.lock"))
         && let Ok(bytes) = std::fs::read(&lock)
     {
-        write(&staging.path().join("Cargo.lock"), &bytes)?;
+        staged.add_bytes("Cargo.lock", &bytes)?;
     }
-    // A missing or empty `dir` is replaced atomically by the complete crate.
-    std::fs::rename(staging.path(), &dir).map_err(|error| Error::io(Step::Rename, &dir, error))?;
-    let _ = staging.keep();
+    staged.commit()?;
     let wasm = dir.join(format!("target/wasm32-wasip2/release/{crate_name}.wasm"));
     if json {
         println!(
@@ -165,13 +160,4 @@ fn find_sdk() -> Result<Option<PathBuf>> {
         .canonicalize()
         .ok()
         .filter(|sdk| is_sdk(sdk)))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| Error::io(Step::CreateDir, parent, error))?;
-    }
-    std::fs::write(path, bytes).map_err(|error| Error::io(Step::Write, path, error))?;
-    Ok(())
 }

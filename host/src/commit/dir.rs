@@ -296,13 +296,18 @@ impl StagedDir {
         let _span = tracing::debug_span!("commit_dir", path = %self.path.display()).entered();
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = self.manifest();
-        let marker_path = self.staging_path.join(manifest::DIR_MARKER);
-        let mut marker = self.create_file(manifest::DIR_MARKER)?;
-        marker
-            .write_all(&manifest.to_json())
-            .at(Step::Marker, &marker_path)?;
+        // The manifest goes last; `Options::marker = false` leaves it out (e.g. a source tree).
+        if self.options.marker {
+            let marker_path = self.staging_path.join(manifest::DIR_MARKER);
+            let mut marker = self.create_file(manifest::DIR_MARKER)?;
+            marker
+                .write_all(&manifest.to_json())
+                .at(Step::Marker, &marker_path)?;
+            if self.options.fsync() {
+                marker.file.sync_all().at(Step::Marker, &marker_path)?;
+            }
+        }
         if self.options.fsync() {
-            marker.file.sync_all().at(Step::Marker, &marker_path)?;
             // Deepest first, so every entry is durable before the directory that names it.
             for subdir in self.subdirs.iter().rev() {
                 let fd = rustix::fs::openat(
@@ -476,13 +481,12 @@ impl StagedDir {
             format: self.details.format.clone(),
             encoder: self.details.encoder.clone(),
             schema: self.details.schema.clone(),
-            atio_version: env!("CARGO_PKG_VERSION").into(),
-            run_id: self.run_id.clone(),
-            host: manifest::host_name(),
-            pid: std::process::id(),
-            started_at: manifest::rfc3339(self.started_at),
-            finished_at: manifest::rfc3339(SystemTime::now()),
-            durability: self.options.durability,
+            written_by: manifest::Provenance::this_process(
+                &self.run_id,
+                self.started_at,
+                SystemTime::now(),
+                self.options.durability,
+            ),
         }
     }
 

@@ -266,13 +266,12 @@ impl AtomicFile {
             hash: report.hash.clone(),
             rows: report.rows,
             encoder: report.encoder.clone(),
-            atio_version: env!("CARGO_PKG_VERSION").to_owned(),
-            run_id: report.run_id.clone(),
-            host: manifest::host_name(),
-            pid: std::process::id(),
-            started_at: manifest::rfc3339(self.started_at),
-            finished_at: manifest::rfc3339(finished_at),
-            durability: report.durability,
+            written_by: manifest::Provenance::this_process(
+                &report.run_id,
+                self.started_at,
+                finished_at,
+                report.durability,
+            ),
             timings_ms: manifest::timings_map(&report.timings),
         }
     }
