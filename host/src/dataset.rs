@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorKind, Result, Step};
 use crate::formats::{self, EncoderChoice};
 use crate::input;
 use crate::plugin::{Plugin, Session};
+use crate::store::{Location, ObjectDir, ObjectFile};
 use crate::write::WriteOptions;
 
 /// Hive's marker for a null (or empty) partition value.
@@ -83,7 +84,9 @@ pub fn escape_partition_value(value: Option<&str>) -> String {
     escaped
 }
 
-/// Writes `source` into the directory `root`, partitioned by `options.partition_by`.
+/// Writes `source` into the directory `root`, partitioned by `options.partition_by`. `root` may
+/// be an object-store prefix (`s3://bucket/table/`): each partition is then committed by its
+/// `_SUCCESS` manifest (see [`ObjectDir`]).
 pub fn write_dataset(
     root: impl AsRef<Path>,
     source: impl RecordBatchReader,
@@ -138,6 +141,7 @@ pub fn write_dataset(
     );
     let mut writer = Writer {
         root: root.to_path_buf(),
+        base: Location::parse(root)?,
         options,
         plugin,
         extension,
@@ -214,6 +218,88 @@ fn group_rows(
     Ok(groups)
 }
 
+/// A directory committed as one unit: a staged local directory, or an object-store prefix.
+enum Unit {
+    Local(StagedDir),
+    Object(ObjectDir),
+}
+
+impl Unit {
+    /// Starts the unit `segment` (`""` for the root itself) under `base`.
+    fn create(base: &Location, segment: &str, options: &crate::Options) -> Result<Self> {
+        Ok(match base {
+            Location::Local(root) if segment.is_empty() => {
+                Self::Local(StagedDir::create(root, options)?)
+            }
+            Location::Local(root) => Self::Local(StagedDir::create(root.join(segment), options)?),
+            Location::Object(url) if segment.is_empty() => {
+                Self::Object(ObjectDir::create(url.clone(), options)?)
+            }
+            Location::Object(url) => Self::Object(ObjectDir::create(url.join(segment), options)?),
+        })
+    }
+
+    fn set_details(&mut self, plugin: &Plugin, schema: String) {
+        let (format, encoder) = (Some(plugin.info.name.clone()), Some(plugin.encoder_info()));
+        match self {
+            Self::Local(staged) => staged.set_details(format, encoder, Some(schema)),
+            Self::Object(prefix) => prefix.set_details(format, encoder, Some(schema)),
+        }
+    }
+
+    /// Part file names: object-store parts carry the run id, since runs share the prefix.
+    fn part_name(&self, number: u32, extension: &str) -> String {
+        match self {
+            Self::Local(_) => format!("part-{number:05}.{extension}"),
+            Self::Object(prefix) => prefix.part_name(number, extension),
+        }
+    }
+
+    /// Creates the part at `relative` and opens an encoder session writing into it.
+    fn open_part(
+        &mut self,
+        relative: &str,
+        plugin: &Arc<Plugin>,
+        schema: &SchemaRef,
+        options: &WriteOptions,
+    ) -> Result<Session> {
+        let (encoder_options, limits) = (&options.encoder_options, &options.limits);
+        match self {
+            Self::Local(staged) => {
+                let label = staged.target_path().join(relative);
+                let file = staged.create_file(relative)?;
+                plugin.open(schema, encoder_options, file, limits, &label)
+            }
+            Self::Object(prefix) => {
+                let object = prefix.create_file(relative)?;
+                let label = object.url().as_path();
+                plugin.open(schema, encoder_options, object, limits, &label)
+            }
+        }
+    }
+
+    /// Finishes an encoder session and adds its part to the unit.
+    fn close_part(&mut self, session: Session) -> Result<()> {
+        match self {
+            Self::Local(staged) => {
+                let finished = session.finish::<DirFile>()?;
+                staged.add(finished.destination, Some(finished.rows))
+            }
+            Self::Object(prefix) => {
+                let finished = session.finish::<ObjectFile>()?;
+                prefix.add(finished.destination, Some(finished.rows))
+            }
+        }
+    }
+
+    fn commit(self) -> Result<DirReport> {
+        match self {
+            Self::Local(staged) => staged.commit(),
+            Self::Object(prefix) => prefix.commit(),
+        }
+    }
+}
+
 /// An open part file: its encoder session and where it lives.
 struct OpenPart {
     unit: String,
@@ -225,12 +311,13 @@ struct OpenPart {
 
 struct Writer<'a> {
     root: PathBuf,
+    base: Location,
     options: &'a DatasetOptions,
     plugin: Arc<Plugin>,
     extension: String,
     data_schema: SchemaRef,
-    /// Staged directories by top-level partition segment (`""` for the root itself).
-    units: HashMap<String, StagedDir>,
+    /// Units by top-level partition segment (`""` for the root itself).
+    units: HashMap<String, Unit>,
     open: Vec<OpenPart>,
     /// Next part number per (unit, leaf directory).
     parts: HashMap<(String, String), u32>,
@@ -280,12 +367,7 @@ impl Writer<'_> {
             self.close(oldest)?;
         }
         if !self.units.contains_key(unit) {
-            let path = if unit.is_empty() {
-                self.root.clone()
-            } else {
-                self.root.join(unit)
-            };
-            let mut staged = StagedDir::create(&path, &self.options.write.commit)?;
+            let mut created = Unit::create(&self.base, unit, &self.options.write.commit)?;
             let schema = self
                 .data_schema
                 .fields()
@@ -293,33 +375,26 @@ impl Writer<'_> {
                 .map(|field| format!("{}: {}", field.name(), field.data_type()))
                 .collect::<Vec<_>>()
                 .join(", ");
-            staged.set_details(
-                Some(self.plugin.info.name.clone()),
-                Some(self.plugin.encoder_info()),
-                Some(schema),
-            );
-            self.units.insert(unit.to_owned(), staged);
+            created.set_details(&self.plugin, schema);
+            self.units.insert(unit.to_owned(), created);
         }
+        let staged = self.units.get_mut(unit).expect("created above");
         let number = self
             .parts
             .entry((unit.to_owned(), leaf.to_owned()))
             .or_insert(0);
-        let name = format!("part-{number:05}.{}", self.extension);
+        let name = staged.part_name(*number, &self.extension);
         *number += 1;
         let relative = if leaf.is_empty() {
             name
         } else {
             format!("{leaf}/{name}")
         };
-        let staged = self.units.get_mut(unit).expect("created above");
-        let file = staged.create_file(&relative)?;
-        let label = staged.target_path().join(&relative);
-        let session = self.plugin.open(
+        let session = staged.open_part(
+            &relative,
+            &self.plugin,
             &self.data_schema,
-            &self.options.write.encoder_options,
-            file,
-            &self.options.write.limits,
-            &label,
+            &self.options.write,
         )?;
         self.open.push(OpenPart {
             unit: unit.to_owned(),
@@ -333,12 +408,10 @@ impl Writer<'_> {
 
     fn close(&mut self, slot: usize) -> Result<()> {
         let part = self.open.swap_remove(slot);
-        let finished = part.session.finish::<DirFile>()?;
-        let staged = self
-            .units
+        self.units
             .get_mut(&part.unit)
-            .expect("a part's unit is staged");
-        staged.add(finished.destination, Some(finished.rows))
+            .expect("a part's unit is staged")
+            .close_part(part.session)
     }
 
     fn finish(mut self) -> Result<DatasetReport> {
@@ -350,11 +423,11 @@ impl Writer<'_> {
             if self.options.partition_by.is_empty() {
                 self.units.insert(
                     String::new(),
-                    StagedDir::create(&self.root, &self.options.write.commit)?,
+                    Unit::create(&self.base, "", &self.options.write.commit)?,
                 );
             }
         }
-        let mut units: Vec<(String, StagedDir)> = self.units.into_iter().collect();
+        let mut units: Vec<(String, Unit)> = self.units.into_iter().collect();
         units.sort_by(|a, b| a.0.cmp(&b.0));
         let partitions = units
             .into_iter()

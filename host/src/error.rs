@@ -42,6 +42,12 @@ impl ErrorKind {
     /// Maps an OS error to a kind.
     pub fn from_io(error: &io::Error) -> Self {
         use rustix::io::Errno;
+        if let Some(inner) = error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Error>())
+        {
+            return inner.kind();
+        }
         if error
             .get_ref()
             .is_some_and(|inner| inner.is::<crate::commit::interrupt::Interrupted>())
@@ -153,6 +159,12 @@ pub enum Step {
     Clean,
     /// Aborting: removing the staging file after another failure.
     Cleanup,
+    /// Starting a multipart upload or uploading one of its parts (object storage).
+    Upload,
+    /// Publishing an object: completing its multipart upload, or its single PUT.
+    Publish,
+    /// Deleting objects a new manifest no longer lists (object storage).
+    Delete,
 }
 
 impl fmt::Display for Step {
@@ -175,6 +187,9 @@ impl fmt::Display for Step {
             Self::Compare => "compare (--if-match)",
             Self::Update => "update",
             Self::Verify => "verify",
+            Self::Upload => "upload",
+            Self::Publish => "publish object",
+            Self::Delete => "delete old objects",
             Self::Clean => "clean",
             Self::Cleanup => "clean up",
         };
@@ -213,8 +228,14 @@ impl Error {
         }
     }
 
-    /// An OS error at `step` on `path`; the kind comes from the errno.
+    /// An OS error at `step` on `path`; the kind comes from the errno. An atio error carried
+    /// inside the `io::Error` (a destination's `io::Write` failing, e.g. an upload) is returned
+    /// as it is: it already names its own step and path.
     pub fn io(step: Step, path: impl Into<PathBuf>, error: io::Error) -> Self {
+        if error.get_ref().is_some_and(|inner| inner.is::<Self>()) {
+            let inner = error.into_inner().expect("checked above");
+            return *inner.downcast::<Self>().expect("checked above");
+        }
         Self {
             kind: ErrorKind::from_io(&error),
             step,

@@ -73,32 +73,7 @@ pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
         Box::new(File::open(input).map_err(|error| Error::io(Step::Read, input, error))?)
     };
     match format {
-        InputFormat::Csv => {
-            let (prefix, rest) = buffer_prefix(source, &label)?;
-            let arrow_format = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = arrow_format
-                .infer_schema(Cursor::new(&prefix), Some(INFER_ROWS))
-                .map_err(read_error)?;
-            let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
-            let reader = arrow::csv::ReaderBuilder::new(schema.into())
-                .with_format(arrow_format)
-                .with_batch_size(BATCH_ROWS)
-                .build_buffered(replay)
-                .map_err(read_error)?;
-            Ok(Box::new(reader))
-        }
-        InputFormat::Jsonl => {
-            let (prefix, rest) = buffer_prefix(source, &label)?;
-            let (schema, _) =
-                arrow::json::reader::infer_json_schema(Cursor::new(&prefix), Some(INFER_ROWS))
-                    .map_err(read_error)?;
-            let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
-            let reader = arrow::json::ReaderBuilder::new(schema.into())
-                .with_batch_size(BATCH_ROWS)
-                .build(replay)
-                .map_err(read_error)?;
-            Ok(Box::new(reader))
-        }
+        InputFormat::Csv | InputFormat::Jsonl => read_stream(source, format, &label),
         InputFormat::Parquet => {
             if stdin {
                 return Err(Error::new(
@@ -150,6 +125,51 @@ pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
                 ))
             }
         }
+    }
+}
+
+/// Reads CSV or JSON lines from any byte source (stdin, a pipe, bytes in memory) as a stream of
+/// batches; `label` names the source in errors. Parquet and Arrow IPC files need a file: use
+/// [`open`].
+pub fn read_stream(
+    source: Box<dyn Read + Send>,
+    format: InputFormat,
+    label: &Path,
+) -> Result<BatchReader> {
+    let read_error = |error: ArrowError| arrow_error(label, error);
+    match format {
+        InputFormat::Csv => {
+            let (prefix, rest) = buffer_prefix(source, label)?;
+            let arrow_format = arrow::csv::reader::Format::default().with_header(true);
+            let (schema, _) = arrow_format
+                .infer_schema(Cursor::new(&prefix), Some(INFER_ROWS))
+                .map_err(read_error)?;
+            let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
+            let reader = arrow::csv::ReaderBuilder::new(schema.into())
+                .with_format(arrow_format)
+                .with_batch_size(BATCH_ROWS)
+                .build_buffered(replay)
+                .map_err(read_error)?;
+            Ok(Box::new(reader))
+        }
+        InputFormat::Jsonl => {
+            let (prefix, rest) = buffer_prefix(source, label)?;
+            let (schema, _) =
+                arrow::json::reader::infer_json_schema(Cursor::new(&prefix), Some(INFER_ROWS))
+                    .map_err(read_error)?;
+            let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
+            let reader = arrow::json::ReaderBuilder::new(schema.into())
+                .with_batch_size(BATCH_ROWS)
+                .build(replay)
+                .map_err(read_error)?;
+            Ok(Box::new(reader))
+        }
+        InputFormat::Parquet | InputFormat::Arrow => Err(Error::new(
+            ErrorKind::InvalidInput,
+            Step::Read,
+            label,
+            "only CSV and JSON lines are read from a byte stream; open Parquet and Arrow files by path",
+        )),
     }
 }
 

@@ -12,6 +12,8 @@
 //! - Concurrency: every commit publishes under its directory's lock (markers always match their
 //!   data); `Options::lock` holds a target's lock for a whole write; `Options::if_match` is
 //!   compare-and-swap; [`update`] / [`update_json`] are locked read-modify-write.
+//! - Object storage (`s3://`, `gs://`, `az://`, `memory://`): the same calls take URLs; see
+//!   [`store`] for how an object or a partition prefix is committed without a rename.
 //! - Checks and sweeps: [`verify()`], [`clean`].
 
 pub mod commit;
@@ -22,9 +24,11 @@ pub mod hash;
 pub mod input;
 pub mod manifest;
 mod options;
+mod output;
 pub mod plugin;
 mod report;
 pub mod sample;
+pub mod store;
 mod update;
 mod verify;
 mod write;
@@ -38,7 +42,9 @@ pub use dataset::{
 };
 pub use error::{Error, ErrorKind, Result, Step};
 pub use options::{Durability, Options, Symlinks};
+pub use output::Output;
 pub use report::{EncoderInfo, Report, StepTimings};
+pub use store::{Location, ObjectDir, ObjectFile, StoreOptions};
 pub use update::{DEFAULT_LOCK_TIMEOUT, update, update_json};
 pub use verify::{Verified, VerifiedDir, verify, verify_dir};
 pub use write::{Progress, WriteOptions, write, write_with_progress};

@@ -44,6 +44,9 @@ pub struct Manifest {
     pub rows: Option<u64>,
     /// The encoder that produced the data, if one did.
     pub encoder: Option<EncoderInfo>,
+    /// The object's ETag when published, for object-store targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
     /// Who wrote it, when, and how durably.
     #[serde(flatten)]
     pub written_by: Provenance,
@@ -135,9 +138,12 @@ pub(crate) fn timings_map(timings: &StepTimings) -> BTreeMap<String, f64> {
         ("fsync", timings.fsync),
         ("rename", timings.rename),
         ("dir_fsync", timings.dir_fsync),
+        ("upload", timings.upload),
         ("total_before_marker", timings.total),
     ]
     .into_iter()
+    // Only object-store writes upload.
+    .filter(|(name, duration)| *name != "upload" || !duration.is_zero())
     // Microsecond resolution is plenty, and keeps the JSON readable.
     .map(|(name, duration)| {
         (

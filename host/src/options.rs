@@ -47,6 +47,8 @@ pub struct Options {
     /// Directory targets: skip the swap when the new files equal the current ones (same paths
     /// and content hashes), so a no-op re-run costs no rename and no delete.
     pub if_changed: bool,
+    /// How to reach an object store, for `s3://`, `gs://`, `az://` targets.
+    pub store: crate::store::StoreOptions,
 }
 
 impl Default for Options {
@@ -59,6 +61,7 @@ impl Default for Options {
             lock: None,
             if_match: None,
             if_changed: false,
+            store: crate::store::StoreOptions::default(),
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct StepTimings {
     /// fsync of the directory after the rename.
     #[serde(serialize_with = "as_millis")]
     pub dir_fsync: Duration,
+    /// Object storage: waiting for part uploads, the single PUT or the upload's completion.
+    #[serde(serialize_with = "as_millis")]
+    pub upload: Duration,
     /// Writing the `_SUCCESS` marker (its own write, fsync, rename, directory fsync).
     #[serde(serialize_with = "as_millis")]
     pub marker: Duration,
@@ -42,7 +45,7 @@ fn as_millis<S: serde::Serializer>(value: &Duration, serializer: S) -> Result<S:
 
 impl StepTimings {
     /// The named steps, in order, for tables.
-    pub fn rows(&self) -> [(&'static str, Duration); 8] {
+    pub fn rows(&self) -> [(&'static str, Duration); 9] {
         [
             ("setup", self.setup),
             ("write", self.write),
@@ -50,6 +53,7 @@ impl StepTimings {
             ("fsync", self.fsync),
             ("rename", self.rename),
             ("dir fsync", self.dir_fsync),
+            ("upload", self.upload),
             ("marker", self.marker),
             ("total", self.total),
         ]
@@ -104,4 +108,7 @@ pub struct Report {
     pub run_id: String,
     /// Where the time went.
     pub timings: StepTimings,
+    /// The object's ETag, for object-store targets (what `--if-match` compares).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::hash;
 use crate::manifest::{self, Manifest};
+use crate::store::{Location, StoreOptions};
 
 /// A file that matched its manifest.
 #[derive(Clone, Debug, Serialize)]
@@ -21,9 +22,13 @@ pub struct Verified {
 }
 
 /// Checks `path` against `<path>._SUCCESS`: size and content hash. Any disagreement, or a missing
-/// or unreadable marker, is a `verification` error saying exactly what differs.
+/// or unreadable marker, is a `verification` error saying exactly what differs. Object-store URLs
+/// are checked with [`crate::store::verify_object`] (store settings from the environment).
 pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
     let path = path.as_ref();
+    if let Location::Object(url) = Location::parse(path)? {
+        return crate::store::verify_object(&url, &StoreOptions::default());
+    }
     let fail = |message: String| Error::new(ErrorKind::Verification, Step::Verify, path, message);
     let name = path
         .file_name()
@@ -98,6 +103,9 @@ pub struct VerifiedDir {
 /// the parent's publish lock shared, so no atio swap happens mid-check.
 pub fn verify_dir(path: impl AsRef<Path>) -> Result<VerifiedDir> {
     let path = path.as_ref();
+    if let Location::Object(url) = Location::parse(path)? {
+        return crate::store::verify_prefix(&url, &StoreOptions::default());
+    }
     let fail = |message: String| Error::new(ErrorKind::Verification, Step::Verify, path, message);
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use arrow::array::{RecordBatch, RecordBatchReader};
 
-use crate::commit::AtomicFile;
 use crate::error::Result;
 use crate::formats::{self, EncoderChoice};
 use crate::input;
 use crate::options::Options;
+use crate::output::Output;
 use crate::plugin::PluginLimits;
 use crate::report::Report;
 
@@ -37,10 +37,14 @@ pub struct Progress {
     pub bytes: u64,
     /// Time inside the encoder so far.
     pub guest_time: Duration,
+    /// Object-store targets: bytes the store has acknowledged (finished parts) so far.
+    pub uploaded: Option<u64>,
 }
 
-/// Encodes every batch of `source` into `path` and commits it atomically. Streams: memory is
-/// bounded by one batch plus the encoder's own buffers, never by the input size.
+/// Encodes every batch of `source` into `path` (a local path or an object-store URL such as
+/// `s3://bucket/key.parquet`) and commits it atomically. Streams: memory is bounded by one batch
+/// plus the encoder's own buffers (and, for objects, the parts being uploaded), never by the
+/// input size.
 pub fn write(
     path: impl AsRef<Path>,
     source: impl RecordBatchReader,
@@ -58,8 +62,9 @@ pub fn write_with_progress(
 ) -> Result<Report> {
     let path = path.as_ref();
     let plugin = formats::resolve(options.encoder.as_ref(), path, &options.limits)?;
-    let file = AtomicFile::create(path, &options.commit)?;
-    let target = file.target_path().to_path_buf();
+    let file = Output::create(path, &options.commit)?;
+    let target = file.target();
+    let uploaded = file.upload_progress();
     let _span = tracing::debug_span!("write", path = %target.display(), format = %plugin.info.name)
         .entered();
     let schema = source.schema();
@@ -78,13 +83,18 @@ pub fn write_with_progress(
         progress.batches += 1;
         progress.guest_time = session.guest_time();
         progress.bytes = session.bytes_written();
+        progress.uploaded = uploaded
+            .as_ref()
+            .map(|uploaded| uploaded.load(std::sync::atomic::Ordering::Relaxed));
         on_progress(&progress);
     }
-    let finished = session.finish::<AtomicFile>()?;
+    let finished = session.finish::<Output>()?;
     let mut file = finished.destination;
-    file.set_format(plugin.info.name.clone());
-    file.set_rows(finished.rows);
-    file.set_encoder(plugin.encoder_info());
-    file.add_encode_time(finished.guest_time);
+    file.describe(
+        plugin.info.name.clone(),
+        finished.rows,
+        plugin.encoder_info(),
+        finished.guest_time,
+    );
     file.commit()
 }

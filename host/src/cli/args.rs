@@ -49,9 +49,33 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value = "60s", value_parser = humantime::parse_duration)]
     pub lock_timeout: std::time::Duration,
     /// Compare-and-swap: commit only if the target's current content hash is HASH
-    /// (`xxh3-128:<hex>`, as printed by put/write/verify); otherwise fail with exit 8.
-    #[arg(long, global = true, value_name = "HASH")]
+    /// (`xxh3-128:<hex>`, as printed by put/write/verify) — for object-store targets, its ETag
+    /// (printed after each write); otherwise fail with exit 8.
+    #[arg(long, global = true, value_name = "HASH|ETAG")]
     pub if_match: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// How to reach object storage (`s3://`, `gs://`, `az://` targets). Credentials and region come
+/// from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, …).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Object-store endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Address buckets path-style (`ENDPOINT/BUCKET/KEY`), as most S3-compatible servers expect.
+    #[arg(long, global = true)]
+    pub path_style: bool,
+    /// Multipart part size in MiB (at least 5); smaller outputs are sent with one PUT.
+    #[arg(long, global = true, default_value_t = 8, value_name = "MIB")]
+    pub part_size: usize,
+    /// Parts uploaded at once (memory ≈ part size × (this + 1)).
+    #[arg(long, global = true, default_value_t = 4)]
+    pub upload_concurrency: usize,
+    /// Stop retrying a failing object-store request after this long.
+    #[arg(long, global = true, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub retry_timeout: std::time::Duration,
 }
 
 impl GlobalArgs {
@@ -68,6 +92,13 @@ impl GlobalArgs {
             lock: self.lock.then_some(self.lock_timeout),
             if_match: self.if_match.clone(),
             if_changed: false,
+            store: atio::StoreOptions {
+                endpoint: self.store.endpoint.clone(),
+                path_style: self.store.path_style,
+                part_size: self.store.part_size.max(5) << 20,
+                upload_concurrency: self.store.upload_concurrency.max(1),
+                retry_timeout: self.store.retry_timeout,
+            },
         }
     }
 }
@@ -76,7 +107,7 @@ impl GlobalArgs {
 pub enum Command {
     /// Copy standard input to PATH atomically.
     Put {
-        /// The file to write.
+        /// The file to write, or an object URL (`s3://bucket/key`).
         path: PathBuf,
     },
     /// Locked read-modify-write: run CMD with PATH's current content on stdin (empty if missing)
@@ -95,9 +126,10 @@ pub enum Command {
         dirs: Vec<PathBuf>,
     },
     /// Check files (against `<name>._SUCCESS`) or directories (against `<dir>/_SUCCESS`: every
-    /// listed file intact, no unlisted data file); exit 1 on any mismatch.
+    /// listed file intact, no unlisted data file); exit 1 on any mismatch. Object URLs work the
+    /// same way; a URL ending in `/` is a directory prefix.
     Verify {
-        /// Files to check.
+        /// Files, directories or object URLs to check.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
@@ -136,7 +168,8 @@ pub struct WriteArgs {
     /// Input data: CSV, JSON lines, Parquet or Arrow IPC (by extension or --input-format); `-`
     /// for stdin.
     pub input: PathBuf,
-    /// The file to write; its extension picks the format unless --format or --plugin is given.
+    /// The file to write, or an object URL (`s3://bucket/key.parquet`; a directory prefix when
+    /// it ends in `/`); its extension picks the format unless --format or --plugin is given.
     pub output: PathBuf,
     /// Output format (a built-in or installed plugin name; see `atio plugins list`).
     #[arg(long, short = 'f', conflicts_with = "plugin")]

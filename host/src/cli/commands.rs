@@ -16,7 +16,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Put { path } => put(path, cli),
         Command::Update { path, command } => update(path, command, cli),
         Command::Recover { dirs } => recover(dirs, cli),
-        Command::Verify { paths } => verify(paths, global.json),
+        Command::Verify { paths } => verify(paths, cli),
         Command::Clean {
             dir,
             older_than,
@@ -28,6 +28,10 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 dry_run: *dry_run,
                 recursive: *recursive,
             };
+            local_only(
+                dir,
+                "clean sweeps a local directory; an object prefix's old parts are deleted by its next write",
+            )?;
             clean(dir, &options, global.json)
         }
         Command::Write(args) => write(args, cli),
@@ -36,10 +40,25 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     }
 }
 
-/// stdin → PATH, atomically.
+/// Refuses an object-store URL for a command that only works on local paths.
+fn local_only(path: &Path, why: &str) -> Result<()> {
+    if let atio::Location::Object(_) = atio::Location::parse(path)? {
+        return Err(atio::Error::new(
+            atio::ErrorKind::InvalidInput,
+            atio::Step::Resolve,
+            path,
+            format!("not supported on object storage: {why}"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// stdin → PATH (or an object URL), atomically.
 fn put(path: &Path, cli: &Cli) -> Result<ExitCode> {
-    let mut file = atio::AtomicFile::create(path, &cli.global.options())?;
-    let staging = file.staging_path().unwrap_or_default();
+    let mut file = atio::Output::create(path, &cli.global.options())?;
+    let staging = file.staging();
+    let uploaded = file.upload_progress();
     let bar = output::progress_bar(cli.global.progress, None);
     let mut stdin = std::io::stdin().lock();
     let mut buffer = vec![0u8; 1 << 20];
@@ -53,6 +72,9 @@ fn put(path: &Path, cli: &Cli) -> Result<ExitCode> {
         file.write_all(&buffer[..read])
             .map_err(|error| atio::Error::io(atio::Step::Write, &staging, error))?;
         bar.inc(read as u64);
+        if let Some(uploaded) = &uploaded {
+            bar.set_message(output::uploaded_message(uploaded));
+        }
     }
     bar.finish_and_clear();
     let report = file.commit()?;
@@ -74,9 +96,13 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
         limits: args.limits.limits(),
     };
     let reader = atio::input::open(&args.input, args.input_format)?;
+    let object = matches!(
+        atio::Location::parse(&args.output)?,
+        atio::Location::Object(_)
+    );
     let directory = !args.partition_by.is_empty()
         || args.output.as_os_str().as_encoded_bytes().ends_with(b"/")
-        || args.output.is_dir();
+        || (!object && args.output.is_dir());
     if directory {
         let mut options = atio::DatasetOptions {
             write: options,
@@ -92,7 +118,14 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
     let bar = output::progress_bar(cli.global.progress, None);
     let report = atio::write_with_progress(&args.output, reader, &options, |progress| {
         bar.set_position(progress.bytes);
-        bar.set_message(format!("{} rows", progress.rows));
+        match progress.uploaded {
+            Some(uploaded) => bar.set_message(format!(
+                "{} rows, {:.1} MiB uploaded",
+                progress.rows,
+                uploaded as f64 / f64::from(1 << 20)
+            )),
+            None => bar.set_message(format!("{} rows", progress.rows)),
+        }
     })?;
     bar.finish_and_clear();
     output::report(&report, cli.global.json, cli.global.verbose);
@@ -102,6 +135,7 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
 /// Runs `command` with the current content on stdin, commits its stdout if it exits 0 — all
 /// under the target's lock.
 fn update(path: &Path, command: &[String], cli: &Cli) -> Result<ExitCode> {
+    local_only(path, "update holds a lock file next to the target")?;
     let options = atio::Options {
         lock: Some(cli.global.lock_timeout),
         ..cli.global.options()
@@ -276,12 +310,27 @@ fn recover(dirs: &[std::path::PathBuf], cli: &Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
+fn verify(paths: &[std::path::PathBuf], cli: &Cli) -> Result<ExitCode> {
+    let json = cli.global.json;
+    let store = cli.global.options().store;
     let mut failed = None;
     for path in paths {
+        let location = atio::Location::parse(path)?;
+        let directory = match &location {
+            atio::Location::Local(path) => path.is_dir(),
+            atio::Location::Object(url) => url.is_prefix(),
+        };
+        let verify_dir = |path: &Path| match &location {
+            atio::Location::Object(url) => atio::store::verify_prefix(url, &store),
+            atio::Location::Local(_) => atio::verify_dir(path),
+        };
+        let verify_file = |path: &Path| match &location {
+            atio::Location::Object(url) => atio::store::verify_object(url, &store),
+            atio::Location::Local(_) => atio::verify(path),
+        };
         // (manifest as JSON, one-line summary) of a file or a directory that matched.
-        let checked = if path.is_dir() {
-            atio::verify_dir(path).map(|verified| {
+        let checked = if directory {
+            verify_dir(path).map(|verified| {
                 let rows = verified
                     .manifest
                     .rows
@@ -294,7 +343,7 @@ fn verify(paths: &[std::path::PathBuf], json: bool) -> Result<ExitCode> {
                 (serde_json::to_value(&verified.manifest), summary)
             })
         } else {
-            atio::verify(path).map(|verified| {
+            verify_file(path).map(|verified| {
                 let manifest = &verified.manifest;
                 let summary = format!(
                     "{} bytes, {} (run {})",

@@ -36,11 +36,13 @@ pub fn report(report: &atio::Report, json: bool, verbose: bool) {
     if let Some(format) = &report.format {
         line.push_str(&format!(", format {format}"));
     }
-    let durability = match report.durability {
-        atio::Durability::Full => "durability full",
-        atio::Durability::None => "durability none (not fsynced)",
-    };
-    line.push_str(&format!(", {durability}"));
+    match &report.e_tag {
+        Some(e_tag) => line.push_str(&format!(", etag {e_tag}")),
+        None => line.push_str(match report.durability {
+            atio::Durability::Full => ", durability full",
+            atio::Durability::None => ", durability none (not fsynced)",
+        }),
+    }
     println!("{line}");
     if let Some(marker) = &report.marker {
         println!("  marker {}", marker.display());
@@ -89,6 +91,12 @@ pub fn timings(timings: &atio::StepTimings) {
     for (step, duration) in timings.rows() {
         eprintln!("  {step:<18} {:>10.3} ms", duration.as_secs_f64() * 1e3);
     }
+}
+
+/// The progress bar's note for an upload: how much the store has acknowledged.
+pub fn uploaded_message(uploaded: &std::sync::atomic::AtomicU64) -> String {
+    let bytes = uploaded.load(std::sync::atomic::Ordering::Relaxed);
+    format!("{:.1} MiB uploaded", bytes as f64 / f64::from(1 << 20))
 }
 
 /// A byte-count progress bar on stderr, or a hidden one when not asked for or not a terminal.

@@ -1,9 +1,11 @@
-//! Cancellation: remove every live staging file when the process is told to stop.
+//! Cancellation: remove every live staging file (and abort every live object upload) when the
+//! process is told to stop.
 //!
-//! Every staging file registers itself here while it exists. `interrupt()` (called by the CLI's
-//! SIGINT/SIGTERM handler, or by a service shutting down) marks the process interrupted, waits for
-//! commits already past their point of no return, and unlinks every registered staging file.
-//! Commits check the mark before renaming, so after `interrupt()` returns nothing new is published.
+//! Every staging file and in-flight multipart upload registers itself here while it exists.
+//! `interrupt()` (called by the CLI's SIGINT/SIGTERM handler, or by a service shutting down)
+//! marks the process interrupted, waits for commits already past their point of no return, and
+//! undoes everything registered. Commits check the mark before renaming (or completing an
+//! upload), so after `interrupt()` returns nothing new is published.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -16,17 +18,21 @@ static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(Atomic
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Commits hold this shared while they publish; `interrupt()` takes it exclusively.
 static PUBLISHING: RwLock<()> = RwLock::new(());
-/// Live staging files and directories by registration id: (directory, name in it, is a tree).
-type LiveFiles = HashMap<u64, (Arc<OwnedFd>, OsString, bool)>;
-static LIVE: Mutex<Option<LiveFiles>> = Mutex::new(None);
+/// Something `interrupt()` must undo: a staging file or directory, or an upload to abort.
+enum Live {
+    File(Arc<OwnedFd>, OsString),
+    Tree(Arc<OwnedFd>, OsString),
+    Abort(Box<dyn FnOnce() -> bool + Send>),
+}
+static LIVE: Mutex<Option<HashMap<u64, Live>>> = Mutex::new(None);
 
 /// The error a write returns once the process has been interrupted.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
 pub struct Interrupted;
 
-/// Marks the process interrupted, waits for in-flight publishes, and removes every live staging
-/// file. Returns how many were removed. Writes and commits fail with `interrupted` from now on.
+/// Marks the process interrupted, waits for in-flight publishes, removes every live staging
+/// file and aborts every live upload. Returns how many were undone. Writes and commits fail with `interrupted` from now on.
 pub fn interrupt() -> usize {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let _exclusive = PUBLISHING.write().unwrap_or_else(PoisonError::into_inner);
@@ -36,13 +42,14 @@ pub fn interrupt() -> usize {
         .take()
         .unwrap_or_default();
     live.into_values()
-        .filter(|(dir, name, tree)| {
-            if *tree {
-                super::fs::remove_tree(dir, name).is_ok()
-            } else {
-                rustix::fs::unlinkat(&**dir, name, rustix::fs::AtFlags::empty()).is_ok()
+        .map(|live| match live {
+            Live::File(dir, name) => {
+                rustix::fs::unlinkat(&*dir, &name, rustix::fs::AtFlags::empty()).is_ok()
             }
+            Live::Tree(dir, name) => super::fs::remove_tree(&dir, &name).is_ok(),
+            Live::Abort(abort) => abort(),
         })
+        .filter(|&undone| undone)
         .count()
 }
 
@@ -79,20 +86,25 @@ pub(crate) struct Registration(u64);
 
 impl Registration {
     pub(crate) fn new(dir: Arc<OwnedFd>, name: OsString) -> Self {
-        Self::register(dir, name, false)
+        Self::register(Live::File(dir, name))
     }
 
     /// Registers a staging directory (removed with everything in it).
     pub(crate) fn new_tree(dir: Arc<OwnedFd>, name: OsString) -> Self {
-        Self::register(dir, name, true)
+        Self::register(Live::Tree(dir, name))
     }
 
-    fn register(dir: Arc<OwnedFd>, name: OsString, tree: bool) -> Self {
+    /// Registers an undo action (aborting an upload); it returns whether it succeeded.
+    pub(crate) fn new_abort(abort: impl FnOnce() -> bool + Send + 'static) -> Self {
+        Self::register(Live::Abort(Box::new(abort)))
+    }
+
+    fn register(live: Live) -> Self {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         LIVE.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert_with(HashMap::new)
-            .insert(id, (dir, name, tree));
+            .insert(id, live);
         Self(id)
     }
 }

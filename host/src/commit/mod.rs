@@ -254,6 +254,7 @@ impl AtomicFile {
             }),
             run_id: self.run_id.clone(),
             timings: self.timings,
+            e_tag: None,
         }
     }
 
@@ -266,6 +267,7 @@ impl AtomicFile {
             hash: report.hash.clone(),
             rows: report.rows,
             encoder: report.encoder.clone(),
+            e_tag: None,
             written_by: manifest::Provenance::this_process(
                 &report.run_id,
                 self.started_at,
