@@ -219,6 +219,10 @@ fn group_rows(
 }
 
 /// A directory committed as one unit: a staged local directory, or an object-store prefix.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per partition of a run; never moved in bulk"
+)]
 enum Unit {
     Local(StagedDir),
     Object(ObjectDir),

@@ -9,6 +9,7 @@ mod concurrency;
 mod encoders;
 mod faults;
 mod hostile;
+mod objects;
 mod partitions;
 mod polyglot;
 mod support;

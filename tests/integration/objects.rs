@@ -614,9 +614,7 @@ fn unreachable_endpoints_are_network_errors_and_bad_credentials_permission_error
         "{}",
         stderr(&output)
     );
-    for output in [&output] {
-        assert!(!stderr(output).contains(SECRET) && !stdout(output).contains(SECRET));
-    }
+    assert!(!stderr(&output).contains(SECRET) && !stdout(&output).contains(SECRET));
 }
 
 #[test]

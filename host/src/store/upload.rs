@@ -384,6 +384,7 @@ impl ObjectFile {
                 let result = store.put_part(&key, &id, index, payload).await;
                 if result.is_ok() {
                     uploaded.fetch_add(size, Ordering::Relaxed);
+                    tracing::debug!(part = index, bytes = size, "uploaded part");
                 }
                 (index, result)
             },
@@ -487,12 +488,12 @@ impl Write for ObjectFile {
             let take = (part_size - self.buffer.len()).min(rest.len());
             self.buffer.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            if self.buffer.len() == part_size {
-                if let Err(error) = self.send_part() {
-                    // The hash covers bytes the upload lacks: this object can no longer publish.
-                    self.poisoned = true;
-                    return Err(io::Error::other(error));
-                }
+            if self.buffer.len() == part_size
+                && let Err(error) = self.send_part()
+            {
+                // The hash covers bytes the upload lacks: this object can no longer publish.
+                self.poisoned = true;
+                return Err(io::Error::other(error));
             }
         }
         Ok(buf.len())
