@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest;
+
 /// (format name, package name) of every built-in encoder.
 const BUILTINS: &[(&str, &str)] = &[
     ("parquet", "atio_format_parquet"),
@@ -61,7 +63,7 @@ fn main() {
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
     let mut generated = String::from(
-        "/// (format name, component bytes) of every built-in encoder.\npub(crate) const BUILTINS: &[(&str, &[u8])] = &[\n",
+        "/// (format name, component bytes, sha256) of every built-in encoder.\npub(crate) const BUILTINS: &[(&str, &[u8], &str)] = &[\n",
     );
     for (format, package) in BUILTINS {
         let wasm = out_dir.join(format!("{package}.wasm"));
@@ -70,8 +72,11 @@ fn main() {
             "the guest build did not produce {}",
             wasm.display()
         );
+        // Hashed here, once, so loading a built-in does not hash megabytes on every start.
+        let bytes = std::fs::read(&wasm).expect("reading a built guest");
+        let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
         generated.push_str(&format!(
-            "    ({format:?}, include_bytes!({:?})),\n",
+            "    ({format:?}, include_bytes!({:?}), {sha256:?}),\n",
             wasm.display().to_string()
         ));
     }

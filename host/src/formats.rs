@@ -52,15 +52,15 @@ pub struct InstalledPlugin {
 
 /// Names of the built-in formats.
 pub fn builtin_names() -> Vec<&'static str> {
-    BUILTINS.iter().map(|(name, _)| *name).collect()
+    BUILTINS.iter().map(|(name, ..)| *name).collect()
 }
 
 /// The embedded component of a built-in format.
 pub fn builtin_component(name: &str) -> Option<&'static [u8]> {
     BUILTINS
         .iter()
-        .find(|(builtin, _)| *builtin == name)
-        .map(|(_, wasm)| *wasm)
+        .find(|(builtin, ..)| *builtin == name)
+        .map(|(_, wasm, _)| *wasm)
 }
 
 /// Where installed plugins live: `$ATIO_PLUGIN_DIR`, else `$XDG_DATA_HOME/atio/plugins`, else
@@ -135,8 +135,8 @@ pub fn load_file(path: &Path, limits: &PluginLimits) -> Result<Arc<Plugin>> {
 
 /// Loads a format by name: built-in first, then installed.
 pub fn load_format(name: &str, limits: &PluginLimits, output: &Path) -> Result<Arc<Plugin>> {
-    if let Some(wasm) = builtin_component(name) {
-        return Plugin::load(format!("builtin:{name}"), wasm, limits);
+    if let Some((_, wasm, sha256)) = BUILTINS.iter().find(|(builtin, ..)| *builtin == name) {
+        return Plugin::load_hashed(format!("builtin:{name}"), wasm, sha256, limits);
     }
     if let Some(dir) = plugin_dir() {
         let path = dir.join(format!("{name}.wasm"));
@@ -273,4 +273,16 @@ pub fn uninstall(name: &str) -> Result<()> {
     crate::commit::remove_file(&description, &Options::default())?;
     crate::commit::remove_file(dir.join(format!("{name}.wasm")), &Options::default())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::Digest;
+
+    #[test]
+    fn built_in_hashes_computed_at_build_time_match_their_bytes() {
+        for (name, wasm, sha256) in super::BUILTINS {
+            assert_eq!(hex::encode(sha2::Sha256::digest(wasm)), *sha256, "{name}");
+        }
+    }
 }

@@ -577,6 +577,14 @@ fn a_killed_partition_run_leaves_orphans_that_verify_reports_and_the_next_run_sw
     );
     assert_ok(&write());
     assert!(!keys(&bucket, "t/").contains(&orphan.to_owned()));
+    // Without the trailing `/` the URL names an object; the error says how to check the prefix.
+    let as_object = atio_s3(&["verify", &format!("{root}dt=d1")], b"");
+    assert_eq!(as_object.status.code(), Some(1));
+    assert!(
+        stderr(&as_object).contains("end the URL with `/`"),
+        "{}",
+        stderr(&as_object)
+    );
     assert_ok(&atio_s3(&["verify", &format!("{root}dt=d1/")], b""));
 }
 

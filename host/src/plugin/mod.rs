@@ -98,6 +98,10 @@ impl From<bindings::FormatInfo> for FormatInfo {
     }
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// Plugins loaded by this process, by sha256: one `InstancePre` per plugin per process.
 static LOADED: Mutex<Option<HashMap<String, Arc<Plugin>>>> = Mutex::new(None);
 
@@ -148,21 +152,37 @@ impl Plugin {
         wasm: &[u8],
         limits: &PluginLimits,
     ) -> Result<Arc<Self>> {
-        let sha256 = hex::encode(sha2::Sha256::digest(wasm));
+        Self::load_hashed(origin, wasm, &sha256_hex(wasm), limits)
+    }
+
+    /// [`Plugin::load`] for bytes whose sha256 (hex) is already known, e.g. computed at build time
+    /// for the built-in encoders.
+    pub fn load_hashed(
+        origin: impl Into<PathBuf>,
+        wasm: &[u8],
+        sha256: &str,
+        limits: &PluginLimits,
+    ) -> Result<Arc<Self>> {
         if let Some(plugin) = LOADED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert_with(HashMap::new)
-            .get(&sha256)
+            .get(sha256)
         {
             return Ok(plugin.clone());
         }
-        let plugin = Self::load_with(origin, wasm, limits, CacheMode::Use)?;
+        let plugin = Self::load_uncached(
+            origin.into(),
+            wasm,
+            sha256.to_owned(),
+            limits,
+            CacheMode::Use,
+        )?;
         LOADED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_or_insert_with(HashMap::new)
-            .insert(sha256, plugin.clone());
+            .insert(sha256.to_owned(), plugin.clone());
         Ok(plugin)
     }
 
@@ -174,8 +194,16 @@ impl Plugin {
         limits: &PluginLimits,
         mode: CacheMode,
     ) -> Result<Arc<Self>> {
-        let origin = origin.into();
-        let sha256 = hex::encode(sha2::Sha256::digest(wasm));
+        Self::load_uncached(origin.into(), wasm, sha256_hex(wasm), limits, mode)
+    }
+
+    fn load_uncached(
+        origin: PathBuf,
+        wasm: &[u8],
+        sha256: String,
+        limits: &PluginLimits,
+        mode: CacheMode,
+    ) -> Result<Arc<Self>> {
         let started = Instant::now();
         let _span = tracing::debug_span!("load_plugin", origin = %origin.display()).entered();
         let fail =

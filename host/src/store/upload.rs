@@ -251,7 +251,9 @@ impl ObjectFile {
             )
             .map_err(|error| self.publish_error(error))?
         } else {
-            self.send_part()?;
+            if !self.buffer.is_empty() {
+                self.send_part()?;
+            }
             let parts = self.wait_for_parts(0)?;
             // Multipart completion cannot be made conditional through object_store, so the
             // precondition is checked just before it (see README: the window is one round trip).

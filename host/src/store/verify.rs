@@ -28,8 +28,14 @@ pub fn verify_object(url: &ObjectUrl, options: &StoreOptions) -> Result<Verified
     let manifest = match read(&store, &marker)? {
         Some(bytes) => Manifest::from_json(&bytes, &marker.as_path())?,
         None => {
+            let directory = url.join(manifest::DIR_MARKER);
+            let hint = if read(&store, &directory)?.is_some() {
+                format!("; {directory} exists: to check the directory prefix, end the URL with `/`")
+            } else {
+                String::new()
+            };
             return Err(fail(format!(
-                "no _SUCCESS marker ({marker} does not exist)"
+                "no _SUCCESS marker ({marker} does not exist){hint}"
             )));
         }
     };
