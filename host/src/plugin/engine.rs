@@ -17,6 +17,11 @@ pub(crate) fn engine() -> &'static Engine {
         config.epoch_interruption(true);
         config.cranelift_opt_level(OptLevel::Speed);
         config.parallel_compilation(true);
+        // `ATIO_WASM_PROFILE=perfmap`: name JIT-compiled plugin functions for `perf record`
+        // (writes /tmp/perf-<pid>.map), so plugin authors can see where encoding time goes.
+        if std::env::var_os("ATIO_WASM_PROFILE").is_some_and(|value| value == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).expect("atio's fixed wasmtime configuration is valid");
         let ticker = engine.weak();
         std::thread::Builder::new()
