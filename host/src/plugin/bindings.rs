@@ -5,8 +5,9 @@ use std::io::{self, Write};
 
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{ResourceLimiter, StoreLimits};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::stderr::StderrCapture;
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -37,7 +38,7 @@ pub(crate) struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     pub limits: MemoryCap,
-    pub stderr: MemoryOutputPipe,
+    pub stderr: StderrCapture,
     pub destination: Option<Box<dyn Destination>>,
     /// Bytes accepted from the guest.
     pub written: u64,
@@ -49,12 +50,9 @@ pub(crate) struct State {
     pub refusal: Option<String>,
 }
 
-/// Captured guest stderr beyond this is dropped (the start carries the panic message).
-const STDERR_CAPACITY: usize = 64 * 1024;
-
 impl State {
     pub fn new(memory_limit: usize, quota: Option<u64>) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let stderr = StderrCapture::default();
         let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
         wasi.stderr(stderr.clone())
             .allow_tcp(false)
@@ -76,9 +74,7 @@ impl State {
 
     /// The guest's stderr so far, trimmed, for error messages.
     pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents())
-            .trim()
-            .to_owned()
+        self.stderr.text()
     }
 
     pub fn new_output(&mut self) -> wasmtime::Result<Resource<Output>> {

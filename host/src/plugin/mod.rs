@@ -9,6 +9,7 @@ mod bindings;
 pub mod cache;
 mod engine;
 mod imports;
+mod stderr;
 
 use std::collections::HashMap;
 use std::io::Write;

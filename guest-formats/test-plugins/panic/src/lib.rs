@@ -1,5 +1,7 @@
-//! Test plugin `panic`: panics in `write-batch` with the message `atio-test-panic: boom`. The
-//! panic traps the component; the host must report a crash and discard the output.
+//! Test plugin `panic`: prints about 1 MiB of chatter to stderr, then panics in `write-batch`
+//! with the message `atio-test-panic: boom`. The panic traps the component; the host must report
+//! a crash carrying the panic message (the tail of stderr) and discard the output, and must not
+//! trap on, or buffer, the chatter.
 
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, Options, RecordBatch, SchemaRef, SinkWriter, Summary,
@@ -22,6 +24,9 @@ impl Encoder for Panic {
     }
 
     fn write_batch(&mut self, _: &RecordBatch) -> Result<(), EncodeError> {
+        for line in 0..20_000 {
+            eprintln!("atio-test-panic: chatter line {line:>6} .........................");
+        }
         panic!("atio-test-panic: boom");
     }
 
