@@ -1,13 +1,11 @@
 //! Host bindings for `wit/encoder.wit` and the store state every plugin call runs with.
 
-use std::any::Any;
-use std::io::{self, Write};
-
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::stderr::StderrCapture;
+use super::writer::WriterThread;
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -17,17 +15,6 @@ wasmtime::component::bindgen!({
 
 pub(crate) use self::atio::encoder::types::{EncodeError, FormatInfo};
 pub(crate) use exports::atio::encoder::encoder::Guest as EncoderExports;
-
-/// Where a session's output goes: any `Write`, recoverable as its concrete type afterwards.
-pub(crate) trait Destination: Write + Send + Any {
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-}
-
-impl<W: Write + Send + Any> Destination for W {
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-}
 
 /// The host object behind the guest's `output` handle (the state lives in `State`).
 #[derive(Debug)]
@@ -39,13 +26,13 @@ pub(crate) struct State {
     table: ResourceTable,
     pub limits: MemoryCap,
     pub stderr: StderrCapture,
-    pub destination: Option<Box<dyn Destination>>,
+    /// The destination, on its writer thread; its first I/O error is the real cause behind a
+    /// `sink-rejected`.
+    pub output: Option<WriterThread>,
     /// Bytes accepted from the guest.
     pub written: u64,
     /// Refuse output beyond this many bytes.
     pub quota: Option<u64>,
-    /// The first I/O error writing the destination: the real cause behind `sink-rejected`.
-    pub sink_error: Option<io::Error>,
     /// Why the sink refused bytes (quota), when it was not an I/O error.
     pub refusal: Option<String>,
 }
@@ -64,10 +51,9 @@ impl State {
             table: ResourceTable::new(),
             limits: MemoryCap::new(memory_limit),
             stderr,
-            destination: None,
+            output: None,
             written: 0,
             quota,
-            sink_error: None,
             refusal: None,
         }
     }
@@ -99,29 +85,18 @@ impl self::atio::encoder::sink::HostOutput for State {
         if let Some(refusal) = &self.refusal {
             return Err(refusal.clone());
         }
-        if let Some(error) = &self.sink_error {
-            return Err(error.to_string());
-        }
         let after = self.written + bytes.len() as u64;
         if let Some(quota) = self.quota.filter(|quota| after > *quota) {
             let refusal = format!("output quota of {quota} bytes exceeded");
             self.refusal = Some(refusal.clone());
             return Err(refusal);
         }
-        let Some(destination) = self.destination.as_mut() else {
+        let Some(output) = self.output.as_mut() else {
             return Err("the output is closed".into());
         };
-        match destination.write_all(&bytes) {
-            Ok(()) => {
-                self.written = after;
-                Ok(())
-            }
-            Err(error) => {
-                let message = error.to_string();
-                self.sink_error = Some(error);
-                Err(message)
-            }
-        }
+        output.send(bytes)?;
+        self.written = after;
+        Ok(())
     }
 
     fn drop(&mut self, output: Resource<Output>) -> wasmtime::Result<()> {

@@ -10,6 +10,7 @@ pub mod cache;
 mod engine;
 mod imports;
 mod stderr;
+mod writer;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,6 +29,7 @@ use wasmtime::component::ResourceAny;
 use crate::error::{Error, ErrorKind, Result, Step};
 use bindings::{EncodeError, EncoderPlugin, EncoderPluginPre, State};
 pub use cache::{LoadSource, cache_dir};
+use writer::WriterThread;
 
 /// The `atio:encoder` contract version this host implements.
 pub const CONTRACT_VERSION: &str = "0.1.0";
@@ -308,7 +310,10 @@ impl Plugin {
     ) -> Result<Session> {
         let mut instance = self.instantiate(limits, path)?;
         instance.name = format!("{} encoder", self.info.name);
-        instance.store.data_mut().destination = Some(Box::new(destination));
+        instance.store.data_mut().output = Some(
+            WriterThread::spawn(Box::new(destination))
+                .map_err(|error| Error::io(Step::Write, path, error))?,
+        );
         let ipc_error = |error: arrow::error::ArrowError| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -415,7 +420,7 @@ impl Instance {
     /// The plugin returned an `encode-error`.
     fn refusal(&mut self, error: EncodeError, step: Step, path: &Path) -> Error {
         let state = self.store.data_mut();
-        if let Some(io_error) = state.sink_error.take() {
+        if let Some(io_error) = state.output.as_mut().and_then(WriterThread::take_error) {
             return Error::io(Step::Write, path, io_error);
         }
         if let Some(refusal) = &state.refusal {
@@ -533,12 +538,11 @@ impl Session {
         self.handle = None;
         let _ = handle.resource_drop(&mut self.instance.store);
         let state = self.instance.store.data_mut();
-        let mut destination = state
-            .destination
+        let destination = state
+            .output
             .take()
-            .expect("the destination stays until finish");
-        destination
-            .flush()
+            .expect("the destination stays until finish")
+            .finish()
             .map_err(|error| Error::io(Step::Write, &self.path, error))?;
         let destination = *destination
             .into_any()
@@ -601,7 +605,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         // Not finished: tell a healthy plugin to abort. Its output (the destination) is dropped
-        // with the store, which for a staging file removes it.
+        // with the store (after its writer thread stops), which removes a staging file.
         if let (Some(handle), Some(plugin)) = (self.handle.take(), self.instance.plugin.as_ref()) {
             self.instance
                 .store
