@@ -208,6 +208,96 @@ fn jsonl_round_trips_through_arrow_json() {
     assert_eq!(concat(&batches), concat(&sample()));
 }
 
+/// Timestamps of every unit (no time zone), with nulls, far-past and far-future values and every
+/// fractional precision, in a column next to a string.
+fn timestamp_batch() -> RecordBatch {
+    use arrow::array::{
+        StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+        TimestampNanosecondArray, TimestampSecondArray,
+    };
+    use arrow::datatypes::TimeUnit;
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state as i64
+    };
+    let rows = 5_000;
+    let seconds: Vec<Option<i64>> = (0..rows)
+        .map(|row| match row % 7 {
+            0 => None,
+            1 => Some(-62_167_219_200 - 86_400 * 366), // year -1
+            2 => Some(253_402_300_800 + 86_400),       // year 10000
+            _ => Some(next() % 20_000_000_000),
+        })
+        .collect();
+    // `scale` units per second: whole seconds, whole milliseconds, anything.
+    let mut fractions = |scale: i64| -> Vec<Option<i64>> {
+        (0..rows)
+            .map(|row| match row % 5 {
+                0 => None,
+                1 => Some(next() % 4_000_000_000 * scale),
+                2 => Some(next() % 4_000_000_000_000 * (scale / 1_000)),
+                _ => Some(next() % (4_000_000_000 * scale)),
+            })
+            .collect()
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("s", DataType::Timestamp(TimeUnit::Second, None), true),
+        Field::new("ms", DataType::Timestamp(TimeUnit::Millisecond, None), true),
+        Field::new("us", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("ns", DataType::Timestamp(TimeUnit::Nanosecond, None), true),
+        Field::new(
+            "utc",
+            DataType::Timestamp(TimeUnit::Second, Some("+00:00".into())),
+            true,
+        ),
+        Field::new("label", DataType::Utf8, false),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(TimestampSecondArray::from(seconds.clone())),
+            Arc::new(TimestampMillisecondArray::from(fractions(1_000))),
+            Arc::new(TimestampMicrosecondArray::from(fractions(1_000_000))),
+            Arc::new(TimestampNanosecondArray::from(fractions(1_000_000_000))),
+            Arc::new(TimestampSecondArray::from(seconds).with_timezone("+00:00")),
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|row| format!("row \"{row}\", ok")),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn csv_and_jsonl_timestamps_are_byte_identical_to_arrow_natively() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = timestamp_batch();
+    let mut expected_csv = Vec::new();
+    let mut writer = arrow::csv::WriterBuilder::new().build(&mut expected_csv);
+    writer.write(&batch).unwrap();
+    drop(writer);
+    let mut expected_jsonl = Vec::new();
+    let mut writer = arrow::json::LineDelimitedWriter::new(&mut expected_jsonl);
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    for (name, expected) in [("t.csv", expected_csv), ("t.jsonl", expected_jsonl)] {
+        let path = dir.path().join(name);
+        // In two batches, so the header and the per-batch conversion both show.
+        let batches = vec![batch.slice(0, 2_500), batch.slice(2_500, 2_500)];
+        write(&path, batches, &[]).unwrap();
+        let written = std::fs::read(&path).unwrap();
+        assert!(
+            written == expected,
+            "{name}: differs from arrow natively at byte {:?}",
+            written.iter().zip(&expected).position(|(a, b)| a != b)
+        );
+    }
+}
+
 #[test]
 fn arrow_ipc_file_round_trips_plain_and_lz4() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@ use arrow_csv::{Writer, WriterBuilder};
 use atio_encoder_sdk::arrow_schema::{ArrowError, SchemaRef};
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, OptionSpec, Options, RecordBatch, SinkWriter, Summary,
-    export_encoder,
+    export_encoder, text,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -25,6 +25,9 @@ pub struct CsvEncoder {
     schema: SchemaRef,
     wrote_any: bool,
     header: bool,
+    /// No `timestamp-format`: timestamps take Arrow's default text, produced by the SDK's
+    /// faster formatter (same bytes).
+    fast_timestamps: bool,
 }
 
 impl std::fmt::Debug for CsvEncoder {
@@ -158,7 +161,9 @@ impl Encoder for CsvEncoder {
         if let Some(f) = format_option(options, "datetime-format", Kind::DateTime)? {
             builder = builder.with_datetime_format(f);
         }
-        if let Some(f) = format_option(options, "timestamp-format", Kind::DateTime)? {
+        let timestamp_format = format_option(options, "timestamp-format", Kind::DateTime)?;
+        let fast_timestamps = timestamp_format.is_none();
+        if let Some(f) = timestamp_format {
             builder = builder.with_timestamp_format(f);
         }
         if let Some(f) = format_option(options, "timestamp-tz-format", Kind::TimestampTz)? {
@@ -190,12 +195,19 @@ impl Encoder for CsvEncoder {
             schema,
             wrote_any: false,
             header,
+            fast_timestamps,
         })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
         self.wrote_any = true;
-        self.writer.write(batch).map_err(csv_error)
+        if self.fast_timestamps {
+            self.writer
+                .write(&text::timestamps_as_text(batch))
+                .map_err(csv_error)
+        } else {
+            self.writer.write(batch).map_err(csv_error)
+        }
     }
 
     fn finish(mut self) -> Result<Summary, EncodeError> {

@@ -13,7 +13,7 @@ use atio_encoder_sdk::arrow_array::{Array, StructArray};
 use atio_encoder_sdk::arrow_schema::{ArrowError, Field, SchemaRef};
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, OptionSpec, Options, RecordBatch, SinkWriter, Summary,
-    export_encoder,
+    export_encoder, text,
 };
 
 /// The JSON Lines encoder.
@@ -78,7 +78,9 @@ impl Encoder for JsonlEncoder {
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
-        self.writer.write(batch).map_err(|e| match e {
+        // Same bytes as Arrow's default timestamp display, faster (see the SDK's `text`).
+        let batch = text::timestamps_as_text(batch);
+        self.writer.write(&batch).map_err(|e| match e {
             ArrowError::IoError(..) | ArrowError::ExternalError(_) => EncodeError::from(e),
             other => EncodeError::invalid_input(format!("json: {other}")),
         })

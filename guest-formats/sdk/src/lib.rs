@@ -107,6 +107,7 @@ mod options;
 mod session;
 mod sink;
 pub mod testing;
+pub mod text;
 
 #[doc(inline)]
 pub use crate::error::EncodeError;
