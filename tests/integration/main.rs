@@ -3,6 +3,7 @@
 //! Tests assert real outcomes: bytes on disk, files read back by independent readers, exit codes
 //! and error text, and that no staging file is ever left behind.
 
+mod azure;
 mod cli;
 mod commit;
 mod concurrency;

@@ -1,0 +1,228 @@
+//! The same object-storage code path against a second store: Azure Blob Storage, as served by
+//! Azurite (npm `azurite`) on 127.0.0.1. The container is created, and objects are read back,
+//! with Microsoft's own Python SDK (PyPI `azure-storage-blob`), independently of atio.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::support::{atio, stderr, stdout, xxh3};
+
+/// Azurite's documented development account.
+const CONNECTION: &str = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=";
+
+struct Azurite {
+    url: String,
+    _keeper: Child,
+}
+
+fn azurite() -> &'static Azurite {
+    static AZURITE: OnceLock<Azurite> = OnceLock::new();
+    AZURITE.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Stopped when our end of the wrapper's stdin closes, i.e. when this test binary exits.
+        let keeper = Command::new("python3")
+            .args([
+                "-c",
+                "import subprocess, sys\n\
+                 server = subprocess.Popen(['azurite-blob', '--blobHost', '127.0.0.1', '--blobPort',\n\
+                                            sys.argv[1], '--inMemoryPersistence', '--silent',\n\
+                                            '--skipApiVersionCheck'],\n\
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+                 sys.stdin.read()\n\
+                 server.terminate()\n",
+                &port.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "azurite-blob did not start on port {port}: install it with `npm install -g azurite`"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Azurite {
+            url: format!("http://127.0.0.1:{port}"),
+            _keeper: keeper,
+        }
+    })
+}
+
+/// Runs Python with the Azure SDK connected to Azurite as `service`.
+fn python(script: &str, args: &[&str]) -> Output {
+    let connection = format!("{CONNECTION}{}/devstoreaccount1;", azurite().url);
+    let prelude = "import sys\n\
+                   from azure.storage.blob import BlobServiceClient\n\
+                   service = BlobServiceClient.from_connection_string(sys.argv[1])\n";
+    let output = Command::new("python3")
+        .args(["-c", &format!("{prelude}{script}"), &connection])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "azure-storage-blob (pip install azure-storage-blob): {}",
+        stderr(&output)
+    );
+    output
+}
+
+fn container(name: &str) -> String {
+    python("service.create_container(sys.argv[2])", &[name]);
+    name.to_owned()
+}
+
+/// The blob's bytes, downloaded by the Azure SDK.
+fn download(container: &str, blob: &str) -> Vec<u8> {
+    python(
+        "sys.stdout.buffer.write(service.get_blob_client(sys.argv[2], sys.argv[3]).download_blob().readall())",
+        &[container, blob],
+    )
+    .stdout
+}
+
+fn blobs(container: &str) -> Vec<String> {
+    let output = python(
+        "print('\\n'.join(b.name for b in service.get_container_client(sys.argv[2]).list_blobs()))",
+        &[container],
+    );
+    stdout(&output).lines().map(str::to_owned).collect()
+}
+
+fn atio_az(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = atio()
+        .args(args)
+        .env("AZURE_STORAGE_USE_EMULATOR", "true")
+        .env("AZURITE_BLOB_STORAGE_URL", &azurite().url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    match child.stdin.take().unwrap().write_all(stdin) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.unwrap(),
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "atio failed: {}{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+#[test]
+fn objects_multipart_uploads_and_partitions_work_on_azure_too() {
+    let container = container("atio-objects");
+    // A small object (one PUT) and a 12 MiB one (three blocks, committed as one blob).
+    assert_ok(&atio_az(
+        &["put", &format!("az://{container}/small.txt")],
+        b"hello",
+    ));
+    let big: Vec<u8> = (0..12u32 << 20).map(|i| (i % 251) as u8).collect();
+    assert_ok(&atio_az(
+        &[
+            "put",
+            &format!("az://{container}/big.bin"),
+            "--part-size",
+            "5",
+        ],
+        &big,
+    ));
+    assert_eq!(download(&container, "small.txt"), b"hello");
+    let downloaded = download(&container, "big.bin");
+    assert_eq!(downloaded.len(), big.len());
+    assert_eq!(xxh3(&downloaded), xxh3(&big));
+    let marker: serde_json::Value =
+        serde_json::from_slice(&download(&container, "big.bin._SUCCESS")).unwrap();
+    assert_eq!(marker["hash"], xxh3(&big));
+    for key in ["small.txt", "big.bin"] {
+        assert_ok(&atio_az(
+            &["verify", &format!("az://{container}/{key}")],
+            b"",
+        ));
+    }
+    // Create-only is refused on an existing blob, and the blob is untouched.
+    let refused = atio_az(
+        &[
+            "put",
+            &format!("az://{container}/small.txt"),
+            "--no-clobber",
+        ],
+        b"other",
+    );
+    assert_eq!(refused.status.code(), Some(8), "{}", stderr(&refused));
+    assert_eq!(download(&container, "small.txt"), b"hello");
+
+    // Partitions: a re-run leaves exactly the parts its manifest lists.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "dt,v\nd1,1\nd1,2\nd2,3\n").unwrap();
+    let root = format!("az://{container}/table/");
+    for _ in 0..2 {
+        assert_ok(&atio_az(
+            &[
+                "write",
+                input.to_str().unwrap(),
+                &root,
+                "--partition-by",
+                "dt",
+            ],
+            b"",
+        ));
+    }
+    let table: Vec<String> = blobs(&container)
+        .into_iter()
+        .filter(|blob| blob.starts_with("table/"))
+        .collect();
+    assert_eq!(table.len(), 4, "two parts and two manifests: {table:#?}");
+    for dt in ["d1", "d2"] {
+        assert_ok(&atio_az(&["verify", &format!("{root}dt={dt}/")], b""));
+    }
+}
+
+#[test]
+fn racing_create_only_writers_on_azure_have_exactly_one_winner() {
+    let container = container("atio-race");
+    let url = format!("az://{container}/once.txt");
+    let writers: Vec<std::thread::JoinHandle<Output>> = (0..8)
+        .map(|writer| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                atio_az(
+                    &["put", &url, "--no-clobber"],
+                    format!("{writer}").as_bytes(),
+                )
+            })
+        })
+        .collect();
+    let outcomes: Vec<Output> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+    let winners = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        outcomes.iter().map(stderr).collect::<Vec<_>>()
+    );
+    assert!(
+        outcomes
+            .iter()
+            .filter(|o| !o.status.success())
+            .all(|o| o.status.code() == Some(8))
+    );
+    assert_ok(&atio_az(&["verify", &url], b""));
+}
