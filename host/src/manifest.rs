@@ -205,7 +205,35 @@ pub struct DirManifest {
     pub written_by: Provenance,
 }
 
+/// What a writer knows about a directory's files, for its manifest.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DirDetails {
+    pub(crate) format: Option<String>,
+    pub(crate) encoder: Option<EncoderInfo>,
+    pub(crate) schema: Option<String>,
+}
+
 impl DirManifest {
+    /// The manifest listing `files` (sorted by the caller), written by this process now.
+    pub(crate) fn new(
+        files: Vec<FileEntry>,
+        details: &DirDetails,
+        run_id: &str,
+        started_at: SystemTime,
+        durability: Durability,
+    ) -> Self {
+        Self {
+            manifest_version: MANIFEST_VERSION,
+            kind: "directory".into(),
+            rows: files.iter().map(|file| file.rows).sum::<Option<u64>>(),
+            files,
+            format: details.format.clone(),
+            encoder: details.encoder.clone(),
+            schema: details.schema.clone(),
+            written_by: Provenance::this_process(run_id, started_at, SystemTime::now(), durability),
+        }
+    }
+
     /// Serialises to pretty JSON with a trailing newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut json = serde_json::to_vec_pretty(self).expect("a manifest always serialises");

@@ -2,56 +2,39 @@
 //! Azurite (npm `azurite`) on 127.0.0.1. The container is created, and objects are read back,
 //! with Microsoft's own Python SDK (PyPI `azure-storage-blob`), independently of atio.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use crate::support::{atio, stderr, stdout, xxh3};
+use crate::support::{LocalServer, atio, stderr, stdout, xxh3};
 
 /// Azurite's documented development account.
 const CONNECTION: &str = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=";
 
 struct Azurite {
     url: String,
-    _keeper: Child,
+    _server: LocalServer,
 }
 
 fn azurite() -> &'static Azurite {
     static AZURITE: OnceLock<Azurite> = OnceLock::new();
     AZURITE.get_or_init(|| {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // Stopped when our end of the wrapper's stdin closes, i.e. when this test binary exits.
-        let keeper = Command::new("python3")
-            .args([
-                "-c",
-                "import subprocess, sys\n\
-                 server = subprocess.Popen(['azurite-blob', '--blobHost', '127.0.0.1', '--blobPort',\n\
-                                            sys.argv[1], '--inMemoryPersistence', '--silent',\n\
-                                            '--skipApiVersionCheck'],\n\
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
-                 sys.stdin.read()\n\
-                 server.terminate()\n",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "azurite-blob did not start on port {port}: install it with `npm install -g azurite`"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let server = LocalServer::start(
+            &[
+                "azurite-blob",
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                "{port}",
+                "--inMemoryPersistence",
+                "--silent",
+                "--skipApiVersionCheck",
+            ],
+            &[],
+            "install it with `npm install -g azurite`",
+        );
         Azurite {
-            url: format!("http://127.0.0.1:{port}"),
-            _keeper: keeper,
+            url: format!("http://127.0.0.1:{}", server.port),
+            _server: server,
         }
     })
 }

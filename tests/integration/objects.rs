@@ -11,49 +11,32 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::encoders::guest_wasm;
-use crate::support::{atio, stderr, stdout, xxh3};
+use crate::support::{LocalServer, atio, stderr, stdout, xxh3};
 
 const SECRET: &str = "atio-test-secret-never-printed-4f1c";
 
-/// A moto server; it exits when its stdin (held by this process) closes.
+/// A moto server and its endpoint.
 struct Moto {
     endpoint: String,
-    _keeper: Child,
+    _server: LocalServer,
 }
 
 fn start_moto(auth: bool) -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // The wrapper stops moto when our end of its stdin closes, i.e. when this test binary exits.
-    let keeper = Command::new("python3")
-        .args([
-            "-c",
-            "import subprocess, sys\n\
-             server = subprocess.Popen(['moto_server', '-H', '127.0.0.1', '-p', sys.argv[1]],\n\
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
-             sys.stdin.read()\n\
-             server.terminate()\n",
-            &port.to_string(),
-        ])
-        // 0: authenticate every request, so unknown credentials are refused like on AWS.
-        .envs(auth.then_some(("INITIAL_NO_AUTH_ACTION_COUNT", "0")))
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("python3 runs (moto_server comes from `pip install \"moto[server]\"`)");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not start on port {port}: install it with `pip install \"moto[server]\"`"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // INITIAL_NO_AUTH_ACTION_COUNT=0: authenticate every request, so unknown credentials are
+    // refused as on AWS.
+    let envs: &[(&str, &str)] = if auth {
+        &[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]
+    } else {
+        &[]
+    };
+    let server = LocalServer::start(
+        &["moto_server", "-H", "127.0.0.1", "-p", "{port}"],
+        envs,
+        "install it with `pip install \"moto[server]\"`",
+    );
     Moto {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _keeper: keeper,
+        endpoint: format!("http://127.0.0.1:{}", server.port),
+        _server: server,
     }
 }
 

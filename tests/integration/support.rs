@@ -122,3 +122,53 @@ pub fn spawn_entry(
         .spawn()
         .unwrap()
 }
+
+/// A test server on 127.0.0.1, started through a small Python wrapper that stops it when this
+/// test binary exits (the wrapper's stdin, held by us, closes).
+pub struct LocalServer {
+    pub port: u16,
+    _keeper: std::process::Child,
+}
+
+impl LocalServer {
+    /// Runs `command` (with `{port}` replaced by a free port) with `envs`, and waits until the
+    /// port accepts connections; `install` says how to get the program when it does not start.
+    pub fn start(command: &[&str], envs: &[(&str, &str)], install: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let command: Vec<String> = command
+            .iter()
+            .map(|arg| arg.replace("{port}", &port.to_string()))
+            .collect();
+        let keeper = Command::new("python3")
+            .args([
+                "-c",
+                "import subprocess, sys\n\
+                 server = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL,\n\
+                                           stderr=subprocess.DEVNULL)\n\
+                 sys.stdin.read()\n\
+                 server.terminate()\n",
+            ])
+            .args(&command)
+            .envs(envs.iter().copied())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{}` did not start on port {port}: {install}",
+                command[0]
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self {
+            port,
+            _keeper: keeper,
+        }
+    }
+}

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, IoContext, Result, Step};
 use crate::hash::ContentHasher;
-use crate::manifest::{self, DirManifest, FileEntry};
+use crate::manifest::{self, DirDetails, DirManifest, FileEntry};
 use crate::options::Options;
 use crate::report::EncoderInfo;
 
@@ -55,14 +55,6 @@ pub struct StagedDir {
     committed: bool,
     _target_lock: Option<TargetLock>,
     _registration: interrupt::Registration,
-}
-
-/// What the caller knows about the files, for the manifest.
-#[derive(Clone, Debug, Default)]
-struct DirDetails {
-    format: Option<String>,
-    encoder: Option<EncoderInfo>,
-    schema: Option<String>,
 }
 
 /// A file being written inside a staged directory. Hand it back with [`StagedDir::add`].
@@ -472,22 +464,13 @@ impl StagedDir {
     }
 
     fn manifest(&self) -> DirManifest {
-        let rows = self.files.iter().map(|file| file.rows).sum::<Option<u64>>();
-        DirManifest {
-            manifest_version: manifest::MANIFEST_VERSION,
-            kind: "directory".into(),
-            files: self.files.clone(),
-            rows,
-            format: self.details.format.clone(),
-            encoder: self.details.encoder.clone(),
-            schema: self.details.schema.clone(),
-            written_by: manifest::Provenance::this_process(
-                &self.run_id,
-                self.started_at,
-                SystemTime::now(),
-                self.options.durability,
-            ),
-        }
+        DirManifest::new(
+            self.files.clone(),
+            &self.details,
+            &self.run_id,
+            self.started_at,
+            self.options.durability,
+        )
     }
 
     fn report(&self, manifest: DirManifest, swapped: bool, method: &'static str) -> DirReport {

@@ -26,7 +26,7 @@ use super::{ObjectUrl, Store, block_on, store_error};
 use crate::commit::dir::DirReport;
 use crate::commit::interrupt;
 use crate::error::{Error, ErrorKind, Result, Step};
-use crate::manifest::{self, DirManifest, FileEntry};
+use crate::manifest::{self, DirDetails, DirManifest, FileEntry};
 use crate::options::Options;
 use crate::report::EncoderInfo;
 
@@ -43,9 +43,7 @@ pub struct ObjectDir {
     /// The manifest this run replaces, and its ETag for the compare-and-swap.
     previous: Option<(DirManifest, Option<String>)>,
     files: Vec<FileEntry>,
-    format: Option<String>,
-    encoder: Option<EncoderInfo>,
-    schema: Option<String>,
+    details: DirDetails,
     started_at: SystemTime,
     started: Instant,
     /// Parts published so far: deleted if this run does not commit (also on interrupt).
@@ -102,9 +100,7 @@ impl ObjectDir {
             run_id: crate::commit::new_run_id(),
             previous,
             files: Vec::new(),
-            format: None,
-            encoder: None,
-            schema: None,
+            details: DirDetails::default(),
             started_at,
             started,
             published,
@@ -125,9 +121,11 @@ impl ObjectDir {
         encoder: Option<EncoderInfo>,
         schema: Option<String>,
     ) {
-        self.format = format;
-        self.encoder = encoder;
-        self.schema = schema;
+        self.details = DirDetails {
+            format,
+            encoder,
+            schema,
+        };
     }
 
     /// The run-unique name of part `number` (`part-00000-<run id>.<extension>`).
@@ -257,22 +255,13 @@ impl ObjectDir {
     }
 
     fn manifest(&self) -> DirManifest {
-        let rows = self.files.iter().map(|file| file.rows).sum::<Option<u64>>();
-        DirManifest {
-            manifest_version: manifest::MANIFEST_VERSION,
-            kind: "directory".into(),
-            files: self.files.clone(),
-            rows,
-            format: self.format.clone(),
-            encoder: self.encoder.clone(),
-            schema: self.schema.clone(),
-            written_by: manifest::Provenance::this_process(
-                &self.run_id,
-                self.started_at,
-                SystemTime::now(),
-                self.options.durability,
-            ),
-        }
+        DirManifest::new(
+            self.files.clone(),
+            &self.details,
+            &self.run_id,
+            self.started_at,
+            self.options.durability,
+        )
     }
 
     fn report(&self, manifest: DirManifest, swapped: bool, method: &'static str) -> DirReport {
