@@ -62,6 +62,10 @@ fn main() {
     );
 
     let out_dir = target_dir.join("wasm32-wasip2").join("release");
+    // The guest target directory is shared by every host profile and configuration (a bench
+    // build without zstd rewrites the same files), so each build embeds its own copy, hashed
+    // here once: the bytes and their sha256 always come from the same read.
+    let build_out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut generated = String::from(
         "/// (format name, component bytes, sha256) of every built-in encoder.\npub(crate) const BUILTINS: &[(&str, &[u8], &str)] = &[\n",
     );
@@ -72,17 +76,17 @@ fn main() {
             "the guest build did not produce {}",
             wasm.display()
         );
-        // Hashed here, once, so loading a built-in does not hash megabytes on every start.
         let bytes = std::fs::read(&wasm).expect("reading a built guest");
         let sha256 = format!("{:x}", sha2::Sha256::digest(&bytes));
+        let embedded = build_out.join(format!("{package}.wasm"));
+        std::fs::write(&embedded, &bytes).expect("copying a built guest");
         generated.push_str(&format!(
             "    ({format:?}, include_bytes!({:?}), {sha256:?}),\n",
-            wasm.display().to_string()
+            embedded.display().to_string()
         ));
     }
     generated.push_str("];\n");
-    let generated_path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("builtin_formats.rs");
+    let generated_path = build_out.join("builtin_formats.rs");
     std::fs::write(&generated_path, generated).expect("writing builtin_formats.rs");
     // The hostile plugins the integration tests load.
     println!("cargo:rustc-env=ATIO_GUEST_WASM_DIR={}", out_dir.display());

@@ -1,0 +1,71 @@
+//! What each fuzz target asserts, shared with the test suite: `tests/integration/fuzz_corpus.rs`
+//! replays the checked-in corpus (and every crash turned regression input) through these same
+//! functions on every `cargo test`, so no fuzzing toolchain is needed to keep them fixed.
+
+use std::path::Path;
+use std::time::Duration;
+
+use atio::ErrorKind;
+use atio::input::{InputFormat, read_stream};
+use atio::manifest::{DirManifest, Manifest};
+use atio::plugin::{CacheMode, Plugin, PluginLimits};
+
+/// Arbitrary bytes as CSV or JSON-lines input: schema inference and every batch end in a value
+/// or an error, never a panic (a panic in the reader would take `atio write` down mid-write).
+pub fn input(data: &[u8], format: InputFormat) {
+    let source = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(reader) = read_stream(source, format, Path::new("fuzz-input")) else {
+        return;
+    };
+    for batch in reader {
+        if batch.is_err() {
+            break;
+        }
+    }
+}
+
+/// Arbitrary bytes as a `_SUCCESS` manifest (file and directory kinds): parsing returns a value
+/// or a `verification` error, never a panic; and what parses survives a write and re-read with
+/// the fields `verify` relies on unchanged.
+pub fn manifest(data: &[u8]) {
+    let path = Path::new("fuzz._SUCCESS");
+    match Manifest::from_json(data, path) {
+        Ok(manifest) => {
+            let again = Manifest::from_json(&manifest.to_json(), path)
+                .expect("a manifest atio wrote parses back");
+            assert_eq!(
+                (&again.name, again.bytes, &again.hash, again.rows),
+                (
+                    &manifest.name,
+                    manifest.bytes,
+                    &manifest.hash,
+                    manifest.rows
+                )
+            );
+        }
+        Err(error) => assert_eq!(error.kind(), ErrorKind::Verification),
+    }
+    match DirManifest::from_json(data, path) {
+        Ok(manifest) => {
+            let again = DirManifest::from_json(&manifest.to_json(), path)
+                .expect("a directory manifest atio wrote parses back");
+            assert_eq!(again.files, manifest.files);
+            assert!(again.same_content(&manifest));
+        }
+        Err(error) => assert_eq!(error.kind(), ErrorKind::Verification),
+    }
+}
+
+/// Arbitrary bytes as an encoder plugin: loading (validation, compilation, the import allowlist,
+/// the contract check, instantiation, `info`) ends in a plugin or a `plugin` error, never a
+/// panic. A valid component gets compiled and cached: point ATIO_CACHE_DIR at scratch space.
+pub fn plugin_load(data: &[u8]) {
+    let limits = PluginLimits {
+        timeout: Duration::from_secs(5),
+        memory: 64 << 20,
+        output_quota: Some(1 << 20),
+    };
+    if let Err(error) = Plugin::load_with("fuzz.wasm", data, &limits, CacheMode::Use) {
+        assert_eq!(error.kind(), ErrorKind::Plugin, "{error}");
+    }
+}
