@@ -2,10 +2,10 @@
 //! Azurite (npm `azurite`) on 127.0.0.1. The container is created, and objects are read back,
 //! with Microsoft's own Python SDK (PyPI `azure-storage-blob`), independently of atio.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use crate::support::{LocalServer, atio, stderr, stdout, xxh3};
+use crate::support::{LocalServer, atio, output_with_stdin, stderr, stdout, xxh3};
 
 /// Azurite's documented development account.
 const CONNECTION: &str = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=";
@@ -81,21 +81,12 @@ fn blobs(container: &str) -> Vec<String> {
 }
 
 fn atio_az(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = atio()
+    let mut command = atio();
+    command
         .args(args)
         .env("AZURE_STORAGE_USE_EMULATOR", "true")
-        .env("AZURITE_BLOB_STORAGE_URL", &azurite().url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    match child.stdin.take().unwrap().write_all(stdin) {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    child.wait_with_output().unwrap()
+        .env("AZURITE_BLOB_STORAGE_URL", &azurite().url);
+    output_with_stdin(command, stdin)
 }
 
 #[track_caller]

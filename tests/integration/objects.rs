@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::encoders::guest_wasm;
-use crate::support::{LocalServer, atio, stderr, stdout, xxh3};
+use crate::support::{LocalServer, atio, output_with_stdin, stderr, stdout, xxh3};
 
 const SECRET: &str = "atio-test-secret-never-printed-4f1c";
 
@@ -134,17 +134,7 @@ fn atio_s3(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn atio_at(endpoint: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = s3_command(endpoint, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    match child.stdin.take().unwrap().write_all(stdin) {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    child.wait_with_output().unwrap()
+    output_with_stdin(s3_command(endpoint, args), stdin)
 }
 
 fn s3_command(endpoint: &str, args: &[&str]) -> Command {

@@ -11,10 +11,15 @@ pub fn atio() -> Command {
 
 /// Runs `atio` with `args` in `dir`, feeding `stdin`.
 pub fn run_atio(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut command = atio();
+    command.args(args).current_dir(dir);
+    output_with_stdin(command, stdin)
+}
+
+/// Runs `command` to completion, feeding it `stdin`; its output.
+pub fn output_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = atio()
-        .args(args)
-        .current_dir(dir)
+    let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
