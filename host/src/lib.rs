@@ -15,6 +15,10 @@
 //! - Object storage (`s3://`, `gs://`, `az://`, `memory://`): the same calls take URLs; see
 //!   [`store`] for how an object or a partition prefix is committed without a rename.
 //! - Checks and sweeps: [`verify()`], [`clean`].
+//!
+//! Every call blocks (fsync, rename, uploads). From async code, call atio inside
+//! `tokio::task::spawn_blocking` or a thread of your own: object-store calls run on atio's own
+//! runtime and cannot be driven from inside another runtime's async task.
 
 pub mod commit;
 mod dataset;

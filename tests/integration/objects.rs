@@ -550,6 +550,12 @@ fn a_killed_partition_run_leaves_orphans_that_verify_reports_and_the_next_run_sw
     );
     assert_ok(&write());
     assert!(!keys(&bucket, "t/").contains(&orphan.to_owned()));
+    // A damaged manifest does not wedge the partition: the next run replaces it.
+    assert_eq!(http("PUT", &format!("/{bucket}/t/dt=d1/_SUCCESS")).0, 200);
+    let damaged = atio_s3(&["verify", &format!("{root}dt=d1/")], b"");
+    assert_eq!(damaged.status.code(), Some(1), "{}", stderr(&damaged));
+    assert_ok(&write());
+    assert_ok(&atio_s3(&["verify", &format!("{root}dt=d1/")], b""));
     // Without the trailing `/` the URL names an object; the error says how to check the prefix.
     let as_object = atio_s3(&["verify", &format!("{root}dt=d1")], b"");
     assert_eq!(as_object.status.code(), Some(1));

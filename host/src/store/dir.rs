@@ -40,8 +40,9 @@ pub struct ObjectDir {
     url: ObjectUrl,
     options: Options,
     run_id: String,
-    /// The manifest this run replaces, and its ETag for the compare-and-swap.
-    previous: Option<(DirManifest, Option<String>)>,
+    /// The manifest object this run replaces (its content, when it parses) and its ETag for the
+    /// compare-and-swap.
+    previous: Option<(Option<DirManifest>, Option<String>)>,
     files: Vec<FileEntry>,
     details: DirDetails,
     started_at: SystemTime,
@@ -80,10 +81,12 @@ impl ObjectDir {
                 let e_tag = found.meta.e_tag.clone();
                 let bytes = block_on(found.bytes())
                     .map_err(|error| store_error(Step::Read, &manifest_url, error))?;
-                Some((
-                    DirManifest::from_json(&bytes, &manifest_url.as_path())?,
-                    e_tag,
-                ))
+                // A damaged manifest must not wedge the partition: it is replaced (still with
+                // compare-and-swap on its ETag) and its parts are swept as orphans.
+                let manifest = DirManifest::from_json(&bytes, &manifest_url.as_path())
+                    .inspect_err(|error| tracing::warn!(%error, "replacing a damaged manifest"))
+                    .ok();
+                Some((manifest, e_tag))
             }
             Err(object_store::Error::NotFound { .. }) => None,
             Err(error) => return Err(store_error(Step::Read, &manifest_url, error)),
@@ -170,7 +173,7 @@ impl ObjectDir {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = self.manifest();
         if self.options.if_changed
-            && let Some((previous, _)) = &self.previous
+            && let Some((Some(previous), _)) = &self.previous
             && same_data(previous, &manifest)
         {
             let previous = previous.clone();
@@ -226,7 +229,7 @@ impl ObjectDir {
         let previous: std::collections::HashSet<ObjectPath> = self
             .previous
             .iter()
-            .flat_map(|(previous, _)| &previous.files)
+            .flat_map(|(previous, _)| previous.iter().flat_map(|previous| &previous.files))
             .map(|file| self.url.join(&file.path).key().clone())
             .collect();
         let manifest_key = self.url.join(manifest::DIR_MARKER).key().clone();
