@@ -70,22 +70,28 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Verified> {
     };
     let (bytes, digest) =
         hash::hash_reader(file).map_err(|error| Error::io(Step::Verify, path, error))?;
-    if bytes != manifest.bytes {
-        return Err(fail(format!(
-            "size is {bytes} bytes but the marker records {} (truncated or appended to)",
-            manifest.bytes
-        )));
-    }
-    if digest != manifest.hash {
-        return Err(fail(format!(
-            "content hash is {digest} but the marker records {} (altered after commit)",
-            manifest.hash
-        )));
-    }
+    mismatch(bytes, &digest, &manifest).map_or(Ok(()), |message| Err(fail(message)))?;
     Ok(Verified {
         path: path.to_path_buf(),
         marker,
         manifest,
+    })
+}
+
+/// What differs between data of `bytes` bytes hashing to `digest` and its file manifest, if
+/// anything (for files and objects alike).
+pub(crate) fn mismatch(bytes: u64, digest: &str, manifest: &Manifest) -> Option<String> {
+    if bytes != manifest.bytes {
+        return Some(format!(
+            "size is {bytes} bytes but the marker records {} (truncated, appended to or replaced)",
+            manifest.bytes
+        ));
+    }
+    (digest != manifest.hash).then(|| {
+        format!(
+            "content hash is {digest} but the marker records {} (altered or replaced after commit)",
+            manifest.hash
+        )
     })
 }
 

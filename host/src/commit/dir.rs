@@ -95,6 +95,25 @@ pub struct DirReport {
     pub total_ms: f64,
 }
 
+impl DirReport {
+    /// The report of a directory (or prefix) commit that started at `started`.
+    pub(crate) fn new(
+        path: PathBuf,
+        manifest: DirManifest,
+        swapped: bool,
+        method: &'static str,
+        started: Instant,
+    ) -> Self {
+        Self {
+            path,
+            manifest,
+            swapped,
+            method,
+            total_ms: started.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+}
+
 /// The intent journal of the fallback swap.
 #[derive(Debug, Serialize, Deserialize)]
 struct Intent {
@@ -474,13 +493,7 @@ impl StagedDir {
     }
 
     fn report(&self, manifest: DirManifest, swapped: bool, method: &'static str) -> DirReport {
-        DirReport {
-            path: self.path.clone(),
-            manifest,
-            swapped,
-            method,
-            total_ms: self.started.elapsed().as_secs_f64() * 1e3,
-        }
+        DirReport::new(self.path.clone(), manifest, swapped, method, self.started)
     }
 }
 

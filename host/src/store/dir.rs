@@ -268,13 +268,7 @@ impl ObjectDir {
     }
 
     fn report(&self, manifest: DirManifest, swapped: bool, method: &'static str) -> DirReport {
-        DirReport {
-            path: self.url.as_path(),
-            manifest,
-            swapped,
-            method,
-            total_ms: self.started.elapsed().as_secs_f64() * 1e3,
-        }
+        DirReport::new(self.url.as_path(), manifest, swapped, method, self.started)
     }
 }
 

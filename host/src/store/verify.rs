@@ -44,17 +44,8 @@ pub fn verify_object(url: &ObjectUrl, options: &StoreOptions) -> Result<Verified
             "the object is missing but its _SUCCESS marker exists".into(),
         ));
     };
-    if bytes != manifest.bytes {
-        return Err(fail(format!(
-            "size is {bytes} bytes but the marker records {}",
-            manifest.bytes
-        )));
-    }
-    if digest != manifest.hash {
-        return Err(fail(format!(
-            "content hash is {digest} but the marker records {} (replaced or altered after commit)",
-            manifest.hash
-        )));
+    if let Some(message) = crate::verify::mismatch(bytes, &digest, &manifest) {
+        return Err(fail(message));
     }
     Ok(Verified {
         path: url.as_path(),
