@@ -8,7 +8,7 @@ use std::time::Duration;
 use atio::ErrorKind;
 use atio::input::{InputFormat, read_stream};
 use atio::manifest::{DirManifest, Manifest};
-use atio::plugin::{CacheMode, Plugin, PluginLimits};
+use atio::plugin::{CacheMode, Plugin, PluginLimits, component_sha256};
 
 /// Arbitrary bytes as CSV or JSON-lines input: schema inference and every batch end in a value
 /// or an error, never a panic (a panic in the reader would take `atio write` down mid-write).
@@ -65,7 +65,8 @@ pub fn plugin_load(data: &[u8]) {
         memory: 64 << 20,
         output_quota: Some(1 << 20),
     };
-    if let Err(error) = Plugin::load_with("fuzz.wasm", data, &limits, CacheMode::Use) {
+    let sha256 = component_sha256(data);
+    if let Err(error) = Plugin::load_with("fuzz.wasm", data, &sha256, &limits, CacheMode::Use) {
         assert_eq!(error.kind(), ErrorKind::Plugin, "{error}");
     }
 }

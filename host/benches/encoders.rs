@@ -1,9 +1,15 @@
-//! Encoder throughput: each built-in format encoded inside its WASM sandbox (through
-//! `atio::write`, durability none, no marker) against the same crate running natively in the
-//! host, on the same 1M-row batches, in one run. Then plugin load times.
+//! Encoder throughput: each built-in format encoded inside its WASM sandbox against the same
+//! crate running natively in the host, on the same 1M-row batches, in one run. Then plugin load
+//! times.
 //!
-//! `cargo bench --bench encoders [-- --quick]`. Ratio = native time / WASM time: 1.00 means the
-//! sandbox costs nothing, higher is better.
+//! `cargo bench --bench encoders [-- --quick] [FORMAT|load ...]`. Columns:
+//! * `native`: the format's library crate (parquet, arrow-csv, ...) called directly, default
+//!   options, into a 1 MiB `BufWriter<File>`;
+//! * `wasm`: the built-in encoder in its sandbox (a plugin session: Arrow IPC in, sink out, the
+//!   per-call deadline and memory cap on) into the same kind of `BufWriter<File>`;
+//! * `ratio`: native time / wasm time (1.00: the sandbox costs nothing; higher is better);
+//! * `atio::write`: the whole transaction around the wasm encoder (staging file, content hash,
+//!   rename; durability none, no marker) and its ratio to native.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -13,13 +19,17 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{AsArray, RecordBatch, RecordBatchIterator};
 use arrow::datatypes::{Float64Type, SchemaRef};
-use atio::plugin::{CacheMode, Plugin, PluginLimits};
+use atio::plugin::{CacheMode, Plugin, PluginLimits, component_sha256};
 use atio::{Durability, Options, WriteOptions};
 
 fn main() {
-    let quick = std::env::args().any(|arg| arg == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|arg| arg == "--quick");
+    // Names on the command line pick sections (`-- csv npy load`); none means all.
+    let picked: Vec<&String> = args.iter().filter(|arg| !arg.starts_with('-')).collect();
+    let wanted = |name: &str| picked.is_empty() || picked.iter().any(|pick| *pick == name);
     let rows: u64 = if quick { 200_000 } else { 1_000_000 };
-    let runs = if quick { 1 } else { 3 };
+    let runs = if quick { 1 } else { 5 };
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("bench dir");
     let batches = atio::sample::batches(rows, atio::input::BATCH_ROWS);
     let schema = atio::sample::schema();
@@ -29,68 +39,147 @@ fn main() {
         .map(|batch| batch.project(&[value]).unwrap())
         .collect();
     let values_schema = Arc::new(schema.project(&[value]).unwrap());
+    let limits = PluginLimits::default();
 
     println!(
         "{rows} rows (i64, f64, 16-char string, bool, timestamp µs); median of {runs}; npy gets the f64 column\n"
     );
     println!(
-        "{:<8} {:>12} {:>12} {:>12} {:>8}",
-        "format", "output", "native", "wasm", "ratio"
+        "{:<8} {:>9} {:>10} {:>10} {:>6} {:>12} {:>6}",
+        "format", "output", "native", "wasm", "ratio", "atio::write", "ratio"
     );
     for format in atio::formats::builtin_names() {
+        if !wanted(format) {
+            continue;
+        }
         let (input, input_schema) = if format == "npy" {
             (&values, &values_schema)
         } else {
             (&batches, &schema)
         };
+        let plugin =
+            atio::formats::load_format(format, &limits, Path::new(format)).expect("built-in");
         let native_path = dir.path().join(format!("native.{format}"));
         let wasm_path = dir.path().join(format!("wasm.{format}"));
-        let native = median(runs, || {
-            native_encode(format, &native_path, input, input_schema)
-        });
-        let wasm = median(runs, || wasm_encode(&wasm_path, input, input_schema));
+        let write_path = dir.path().join(format!("write.{format}"));
+        // Interleaved, so drift on a shared machine hits every column alike.
+        let (mut native, mut wasm, mut write) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            native.push(timed(|| {
+                native_encode(format, &native_path, input, input_schema)
+            }));
+            wasm.push(timed(|| {
+                wasm_session(&plugin, &wasm_path, input, input_schema, &limits)
+            }));
+            write.push(timed(|| atio_write(&write_path, input, input_schema)));
+        }
+        let (native, wasm, write) = (median(native), median(wasm), median(write));
         let size = std::fs::metadata(&wasm_path).unwrap().len();
+        let ms = |time: Duration| time.as_secs_f64() * 1e3;
         println!(
-            "{format:<8} {:>9.1} MB {:>9.1} ms {:>9.1} ms {:>8.2}",
+            "{format:<8} {:>6.1} MB {:>7.1} ms {:>7.1} ms {:>6.2} {:>9.1} ms {:>6.2}",
             size as f64 / 1e6,
-            native.as_secs_f64() * 1e3,
-            wasm.as_secs_f64() * 1e3,
-            native.as_secs_f64() / wasm.as_secs_f64()
+            ms(native),
+            ms(wasm),
+            native.as_secs_f64() / wasm.as_secs_f64(),
+            ms(write),
+            native.as_secs_f64() / write.as_secs_f64(),
         );
     }
 
-    println!(
-        "\nplugin load (parquet encoder, {:.1} MB component)",
-        atio::formats::builtin_component("parquet").unwrap().len() as f64 / 1e6
-    );
+    if !wanted("load") {
+        return;
+    }
     let wasm = atio::formats::builtin_component("parquet").unwrap();
-    let limits = PluginLimits::default();
-    let compiled =
-        Plugin::load_with("builtin:parquet", wasm, &limits, CacheMode::Recompile).unwrap();
+    let builtin_sha256 = atio::formats::builtin_sha256("parquet").unwrap();
     println!(
-        "  first compile (Component::new + link + info)  {:>8.1} ms",
+        "\nplugin load (parquet encoder, {:.1} MB component), median of 9",
+        wasm.len() as f64 / 1e6
+    );
+    let compiled = Plugin::load_with(
+        "builtin:parquet",
+        wasm,
+        builtin_sha256,
+        &limits,
+        CacheMode::Recompile,
+    )
+    .unwrap();
+    println!(
+        "  first compile (Component::new + link + info)            {:>8.1} ms",
         compiled.load_time.as_secs_f64() * 1e3
     );
-    let cached = median(5, || {
-        drop(Plugin::load_with("builtin:parquet", wasm, &limits, CacheMode::Use).unwrap())
-    });
+    let cached = median(
+        (0..9)
+            .map(|_| {
+                timed(|| {
+                    Plugin::load_with(
+                        "builtin:parquet",
+                        wasm,
+                        builtin_sha256,
+                        &limits,
+                        CacheMode::Use,
+                    )
+                    .unwrap();
+                })
+            })
+            .collect(),
+    );
     println!(
-        "  cached load (verify + deserialize + link)     {:>8.1} ms",
+        "  cached load, built-in (verify + deserialize + link + info) {:>6.1} ms",
         cached.as_secs_f64() * 1e3
     );
-    let instantiate = median(20, || {
-        let session = compiled
-            .open(&schema, &[], std::io::sink(), &limits, Path::new("bench"))
-            .unwrap();
-        drop(session);
-    });
+    let hashed = median(
+        (0..9)
+            .map(|_| {
+                timed(|| {
+                    let sha256 = component_sha256(wasm);
+                    Plugin::load_with("plugin.wasm", wasm, &sha256, &limits, CacheMode::Use)
+                        .unwrap();
+                })
+            })
+            .collect(),
+    );
     println!(
-        "  instantiate + open a session                  {:>8.3} ms",
+        "  cached load, --plugin FILE (+ sha256 of the component)  {:>8.1} ms",
+        hashed.as_secs_f64() * 1e3
+    );
+    let instantiate = median(
+        (0..20)
+            .map(|_| {
+                timed(|| {
+                    let session = compiled
+                        .open(&schema, &[], std::io::sink(), &limits, Path::new("bench"))
+                        .unwrap();
+                    drop(session);
+                })
+            })
+            .collect(),
+    );
+    println!(
+        "  instantiate + open a session                            {:>8.3} ms",
         instantiate.as_secs_f64() * 1e3
     );
 }
 
-fn wasm_encode(path: &Path, batches: &[RecordBatch], schema: &SchemaRef) {
+/// The built-in encoder in its sandbox, as a plugin session, into a buffered file.
+fn wasm_session(
+    plugin: &Arc<Plugin>,
+    path: &Path,
+    batches: &[RecordBatch],
+    schema: &SchemaRef,
+    limits: &PluginLimits,
+) {
+    let file = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
+    let mut session = plugin.open(schema, &[], file, limits, path).unwrap();
+    for batch in batches {
+        session.write_batch(batch).unwrap();
+    }
+    let finished = session.finish::<BufWriter<File>>().unwrap();
+    finished.destination.into_inner().unwrap();
+}
+
+/// The whole transaction: `atio::write` with the built-in encoder.
+fn atio_write(path: &Path, batches: &[RecordBatch], schema: &SchemaRef) {
     let options = WriteOptions {
         commit: Options {
             durability: Durability::None,
@@ -169,14 +258,13 @@ fn native_encode(format: &str, path: &Path, batches: &[RecordBatch], schema: &Sc
     }
 }
 
-fn median(runs: usize, mut run: impl FnMut()) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            run();
-            started.elapsed()
-        })
-        .collect();
+fn timed(run: impl FnOnce()) -> Duration {
+    let started = Instant::now();
+    run();
+    started.elapsed()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
 }

@@ -48,6 +48,11 @@ pub struct InstalledPlugin {
     pub sha256: String,
     /// The `atio:encoder` version it was built against.
     pub contract_version: String,
+    /// The content hash (xxh3-128) of the installed `.wasm`: when the file still matches it,
+    /// `sha256` is taken as the component's identity instead of being recomputed (a few
+    /// milliseconds per load). Absent in descriptions written by older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
 }
 
 /// Names of the built-in formats.
@@ -61,6 +66,14 @@ pub fn builtin_component(name: &str) -> Option<&'static [u8]> {
         .iter()
         .find(|(builtin, ..)| *builtin == name)
         .map(|(_, wasm, _)| *wasm)
+}
+
+/// The sha256 of a built-in format's embedded component, computed at build time.
+pub fn builtin_sha256(name: &str) -> Option<&'static str> {
+    BUILTINS
+        .iter()
+        .find(|(builtin, ..)| *builtin == name)
+        .map(|(.., sha256)| *sha256)
 }
 
 /// Where installed plugins live: `$ATIO_PLUGIN_DIR`, else `$XDG_DATA_HOME/atio/plugins`, else
@@ -133,6 +146,20 @@ pub fn load_file(path: &Path, limits: &PluginLimits) -> Result<Arc<Plugin>> {
     Plugin::load(path, &wasm, limits)
 }
 
+/// Loads an installed plugin, trusting the sha256 its description recorded at install time only
+/// while the file's content hash still matches the description.
+fn load_installed(path: &Path, description: &Path, limits: &PluginLimits) -> Result<Arc<Plugin>> {
+    let wasm = std::fs::read(path).map_err(|error| Error::io(Step::LoadPlugin, path, error))?;
+    let recorded = std::fs::read(description)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<InstalledPlugin>(&json).ok())
+        .filter(|plugin| plugin.content_hash.as_deref() == Some(&*crate::hash::hash_bytes(&wasm)));
+    match recorded {
+        Some(plugin) => Plugin::load_hashed(path, &wasm, &plugin.sha256, limits),
+        None => Plugin::load(path, &wasm, limits),
+    }
+}
+
 /// Loads a format by name: built-in first, then installed.
 pub fn load_format(name: &str, limits: &PluginLimits, output: &Path) -> Result<Arc<Plugin>> {
     if let Some((_, wasm, sha256)) = BUILTINS.iter().find(|(builtin, ..)| *builtin == name) {
@@ -141,7 +168,7 @@ pub fn load_format(name: &str, limits: &PluginLimits, output: &Path) -> Result<A
     if let Some(dir) = plugin_dir() {
         let path = dir.join(format!("{name}.wasm"));
         if path.exists() {
-            return load_file(&path, limits);
+            return load_installed(&path, &dir.join(format!("{name}.json")), limits);
         }
     }
     Err(unknown_format(output, &format!("unknown format `{name}`")))
@@ -240,6 +267,7 @@ pub fn install(path: &Path, limits: &PluginLimits) -> Result<InstalledPlugin> {
         extensions: plugin.info.extensions.clone(),
         sha256: plugin.sha256.clone(),
         contract_version: plugin.contract_version.clone(),
+        content_hash: Some(crate::hash::hash_bytes(&wasm)),
     };
     let options = Options {
         marker: false,

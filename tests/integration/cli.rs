@@ -367,6 +367,42 @@ fn plugins_can_be_added_listed_inspected_used_and_removed() {
 }
 
 #[test]
+fn an_installed_plugin_replaced_on_disk_runs_as_what_it_now_is() {
+    // Installed plugins are loaded by the sha256 recorded at install time only while the file
+    // still has the recorded content hash; otherwise the compiled code cached for the old
+    // bytes would run in place of the new ones.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let run = |args: &[&str]| {
+        let output = atio()
+            .args(args)
+            .current_dir(dir.path())
+            .env("ATIO_PLUGIN_DIR", &plugins)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (output.status.code(), stderr(&output))
+    };
+    let fail_finish = crate::encoders::guest_wasm("atio_test_fail_finish");
+    let (code, err) = run(&["plugins", "add", fail_finish.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
+    let write = ["write", "in.csv", "out.txt", "--format", "test-fail-finish"];
+    let (code, err) = run(&write);
+    assert_eq!(code, Some(11), "{err}");
+    assert!(err.contains("finish failed"), "{err}");
+    std::fs::copy(
+        crate::encoders::guest_wasm("atio_test_panic"),
+        plugins.join("test-fail-finish.wasm"),
+    )
+    .unwrap();
+    let (code, err) = run(&write);
+    assert_eq!(code, Some(11), "{err}");
+    assert!(err.contains("atio-test-panic: boom"), "{err}");
+    assert!(!dir.path().join("out.txt").exists());
+}
+
+#[test]
 fn a_corrupt_compile_cache_entry_is_recompiled_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");

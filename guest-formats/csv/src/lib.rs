@@ -1,41 +1,100 @@
-//! atio encoder for CSV, built on `arrow-csv`'s `WriterBuilder`.
+//! atio encoder for CSV: a hand-written writer for plain columns, `arrow-csv`'s `WriterBuilder`
+//! for everything else.
 //!
-//! Each batch is formatted row by row into the `csv` crate's buffer, which empties into the
-//! session's [`SinkWriter`]; the sink hands the host 1 MiB chunks, so there is no per-row (or
-//! per-batch) host call. Memory is bounded by one batch's formatting state plus the buffers.
+//! Both write the same bytes: arrow-csv's `Writer` output with the chosen delimiter, quote
+//! (doubled inside fields, a field quoted only when it holds the delimiter, the quote, `\r` or
+//! `\n`), null text and a `\n` line end. Which one runs is decided once, in `open`:
+//!
+//! * **Fast path** (module `fast`), when every column is an integer, float, boolean or string
+//!   (`Utf8`, `LargeUtf8`, `Utf8View`) column, naive timestamps counting as strings when no
+//!   `timestamp-format` is given (they are turned into Arrow's default text by the SDK's
+//!   [`text::timestamps_as_text`]). Rows are formatted with `itoa`/`ryu` straight into a reused
+//!   buffer, without arrow-csv's per-value `dyn fmt::Write` string and `csv` record. (Should a
+//!   timestamp column keep its type because chrono cannot represent one of its values, that
+//!   batch goes through arrow-csv, which reports the value.)
+//! * **arrow-csv**, for any other schema (dates, times, decimals, timestamps with a time zone
+//!   or a `timestamp-format`, binary, dictionaries, ...). Each batch is formatted row by row
+//!   into the `csv` crate's buffer, which empties into the session's [`SinkWriter`].
+//!
+//! The sink hands the host 1 MiB chunks, so there is no per-row (or per-batch) host call.
+//! Memory is bounded by one batch's formatting state plus the buffers.
 //!
 //! Nested columns (lists, structs, maps, unions) have no CSV representation and are rejected
 //! in `open` as `unsupported`, naming the column. With `header=true` the header line is written
 //! even when no batch arrives.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use arrow_csv::{Writer, WriterBuilder};
-use atio_encoder_sdk::arrow_schema::{ArrowError, SchemaRef};
+use atio_encoder_sdk::arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, OptionSpec, Options, RecordBatch, SinkWriter, Summary,
     export_encoder, text,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 
+use crate::fast::FastCsv;
+
+#[cfg(test)]
+mod differential;
+mod fast;
+
 /// The CSV encoder.
 pub struct CsvEncoder {
-    writer: Writer<SinkWriter>,
-    schema: SchemaRef,
-    wrote_any: bool,
-    header: bool,
+    output: Output,
     /// No `timestamp-format`: timestamps take Arrow's default text, produced by the SDK's
     /// faster formatter (same bytes).
     fast_timestamps: bool,
 }
 
+/// Who writes the CSV; see the crate docs.
+enum Output {
+    Arrow {
+        writer: Writer<SinkWriter>,
+        schema: SchemaRef,
+        wrote_any: bool,
+        header: bool,
+    },
+    Fast {
+        csv: FastCsv,
+        /// Formatted rows not yet handed to `out` (at first, the header).
+        buf: Vec<u8>,
+        out: SinkWriter,
+        /// arrow-csv with the same options and no header, for a batch the fast path cannot
+        /// write.
+        fallback: WriterBuilder,
+    },
+}
+
 impl std::fmt::Debug for CsvEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = match self.output {
+            Output::Arrow { .. } => "arrow-csv",
+            Output::Fast { .. } => "fast",
+        };
         f.debug_struct("CsvEncoder")
-            .field("header", &self.header)
+            .field("path", &path)
             .finish_non_exhaustive()
     }
+}
+
+/// The schema of the batches the writer sees: with `fast_timestamps`, naive timestamps
+/// become UTF-8 text (see [`text::timestamps_as_text`]).
+fn written_schema(schema: &Schema, fast_timestamps: bool) -> Schema {
+    if !fast_timestamps {
+        return schema.clone();
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Timestamp(_, None) => field.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Schema::new(fields)
 }
 
 /// A single-byte (ASCII) character option.
@@ -154,7 +213,7 @@ impl Encoder for CsvEncoder {
             .with_delimiter(delimiter)
             .with_header(header)
             .with_quote(quote)
-            .with_null(null);
+            .with_null(null.clone());
         if let Some(f) = format_option(options, "date-format", Kind::Date)? {
             builder = builder.with_date_format(f);
         }
@@ -190,33 +249,85 @@ impl Encoder for CsvEncoder {
             .write(&RecordBatch::new_empty(Arc::clone(&schema)))
             .map_err(|e| EncodeError::unsupported(format!("csv: {e}")))?;
 
+        let written = written_schema(&schema, fast_timestamps);
+        let output = if FastCsv::supports(&written) {
+            let csv = FastCsv::new(delimiter, quote, &null);
+            let mut buf = Vec::new();
+            if header {
+                csv.header(&written, &mut buf);
+            }
+            Output::Fast {
+                csv,
+                buf,
+                out,
+                fallback: builder.with_header(false),
+            }
+        } else {
+            Output::Arrow {
+                writer: builder.build(out),
+                schema,
+                wrote_any: false,
+                header,
+            }
+        };
         Ok(Self {
-            writer: builder.build(out),
-            schema,
-            wrote_any: false,
-            header,
+            output,
             fast_timestamps,
         })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
-        self.wrote_any = true;
-        if self.fast_timestamps {
-            self.writer
-                .write(&text::timestamps_as_text(batch))
-                .map_err(csv_error)
+        let converted;
+        let batch = if self.fast_timestamps {
+            converted = text::timestamps_as_text(batch);
+            &converted
         } else {
-            self.writer.write(batch).map_err(csv_error)
+            batch
+        };
+        match &mut self.output {
+            Output::Arrow {
+                writer, wrote_any, ..
+            } => {
+                *wrote_any = true;
+                writer.write(batch).map_err(csv_error)
+            }
+            Output::Fast {
+                csv,
+                buf,
+                out,
+                fallback,
+            } => {
+                if !csv.write_batch(batch, buf, out)? {
+                    fallback
+                        .clone()
+                        .build(&mut *buf)
+                        .write(batch)
+                        .map_err(csv_error)?;
+                }
+                out.write_all(buf)?;
+                buf.clear();
+                Ok(())
+            }
         }
     }
 
-    fn finish(mut self) -> Result<Summary, EncodeError> {
-        if !self.wrote_any && self.header {
-            // The header is written with the first batch; make sure a file with no rows
-            // still has it.
-            self.writer
-                .write(&RecordBatch::new_empty(Arc::clone(&self.schema)))
-                .map_err(csv_error)?;
+    fn finish(self) -> Result<Summary, EncodeError> {
+        match self.output {
+            Output::Arrow {
+                mut writer,
+                schema,
+                wrote_any,
+                header,
+            } => {
+                if !wrote_any && header {
+                    // The header is written with the first batch; make sure a file with no
+                    // rows still has it.
+                    writer
+                        .write(&RecordBatch::new_empty(schema))
+                        .map_err(csv_error)?;
+                }
+            }
+            Output::Fast { buf, mut out, .. } => out.write_all(&buf)?,
         }
         Ok(Summary::new())
     }

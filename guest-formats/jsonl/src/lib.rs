@@ -1,10 +1,27 @@
 //! atio encoder for newline-delimited JSON (JSON Lines, NDJSON): one JSON object per row,
-//! built on `arrow-json`'s `LineDelimited` writer.
+//! byte for byte what `arrow-json`'s `LineDelimited` writer produces with the same
+//! `explicit-nulls` setting.
 //!
-//! Each batch is encoded row by row into a small buffer that empties into the session's
-//! [`SinkWriter`], which hands the host 1 MiB chunks. Nested types (lists, structs, maps)
-//! become JSON arrays and objects. Types `arrow-json` cannot encode are rejected in `open`,
+//! Naive timestamps are first turned into their default text (see the SDK's `text`). Then one
+//! of two paths writes the rows, chosen in `open` from the schema:
+//!
+//! * **Fast path** (`fast`), for flat schemas whose columns are all integers, `Float32` /
+//!   `Float64`, `Boolean`, `Utf8`, `LargeUtf8` or `Utf8View` (naive timestamps included, as
+//!   text): a hand-written row loop with each key escaped once, numbers written by
+//!   `lexical-core` exactly as arrow-json writes them, into a reused buffer that goes to the
+//!   session's [`SinkWriter`] every ~1 MiB and at the end of each batch. A batch whose columns
+//!   turn out not to have those types (a timestamp column left as it was because a value has
+//!   no text) goes through arrow-json instead.
+//! * **arrow-json** for everything else (nested types, dates, decimals, binary, dictionaries,
+//!   time-zoned timestamps, ...): its `LineDelimited` writer, which empties into the
+//!   [`SinkWriter`]. Nested types become JSON arrays and objects.
+//!
+//! Both paths write the same bytes. Types `arrow-json` cannot encode are rejected in `open`,
 //! naming the column.
+
+#[cfg(test)]
+mod differential_tests;
+mod fast;
 
 use std::sync::Arc;
 
@@ -16,9 +33,22 @@ use atio_encoder_sdk::{
     export_encoder, text,
 };
 
+use crate::fast::FastPath;
+
 /// The JSON Lines encoder.
 pub struct JsonlEncoder {
+    /// arrow-json's writer; also the owner of the output the fast path writes to.
     writer: Writer<SinkWriter, LineDelimited>,
+    /// `Some` if the schema qualifies for the fast path.
+    fast: Option<FastPath>,
+    /// The fast path's reused row buffer.
+    buf: Vec<u8>,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Batches written by the fast path on this thread, so tests can tell which path ran.
+    static FAST_BATCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 impl std::fmt::Debug for JsonlEncoder {
@@ -74,12 +104,30 @@ impl Encoder for JsonlEncoder {
         let writer = WriterBuilder::new()
             .with_explicit_nulls(explicit_nulls)
             .build::<_, LineDelimited>(out);
-        Ok(Self { writer })
+        let fast = FastPath::new(&schema, explicit_nulls);
+        Ok(Self {
+            writer,
+            buf: Vec::new(),
+            fast,
+        })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
         // Same bytes as Arrow's default timestamp display, faster (see the SDK's `text`).
         let batch = text::timestamps_as_text(batch);
+        if let Some(fast) = &self.fast
+            && let Some(columns) = fast.columns(&batch)
+        {
+            #[cfg(test)]
+            FAST_BATCHES.with(|n| n.set(n.get() + 1));
+            fast.encode(
+                &columns,
+                batch.num_rows(),
+                &mut self.buf,
+                self.writer.get_mut(),
+            )?;
+            return Ok(());
+        }
         self.writer.write(&batch).map_err(|e| match e {
             ArrowError::IoError(..) | ArrowError::ExternalError(_) => EncodeError::from(e),
             other => EncodeError::invalid_input(format!("json: {other}")),

@@ -103,6 +103,8 @@
 mod error;
 mod info;
 mod ipc;
+#[cfg(target_arch = "wasm32")]
+mod memcmp;
 mod options;
 mod session;
 mod sink;

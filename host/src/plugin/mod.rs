@@ -101,8 +101,10 @@ impl From<bindings::FormatInfo> for FormatInfo {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
+/// A component's identity: the sha256 of its bytes (hex), as recorded in manifests and used to
+/// key the compile cache.
+pub fn component_sha256(wasm: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(wasm))
 }
 
 /// Plugins loaded by this process, by sha256: one `InstancePre` per plugin per process.
@@ -155,7 +157,7 @@ impl Plugin {
         wasm: &[u8],
         limits: &PluginLimits,
     ) -> Result<Arc<Self>> {
-        Self::load_hashed(origin, wasm, &sha256_hex(wasm), limits)
+        Self::load_hashed(origin, wasm, &component_sha256(wasm), limits)
     }
 
     /// [`Plugin::load`] for bytes whose sha256 (hex) is already known, e.g. computed at build time
@@ -189,15 +191,17 @@ impl Plugin {
         Ok(plugin)
     }
 
-    /// Loads a component without consulting this process's table of loaded plugins; `mode`
-    /// says whether the on-disk compile cache may be used or must be refreshed.
+    /// Loads a component whose sha256 is `sha256` (see [`component_sha256`]) without consulting
+    /// this process's table of loaded plugins; `mode` says whether the on-disk compile cache may
+    /// be used or must be refreshed.
     pub fn load_with(
         origin: impl Into<PathBuf>,
         wasm: &[u8],
+        sha256: &str,
         limits: &PluginLimits,
         mode: CacheMode,
     ) -> Result<Arc<Self>> {
-        Self::load_uncached(origin.into(), wasm, sha256_hex(wasm), limits, mode)
+        Self::load_uncached(origin.into(), wasm, sha256.to_owned(), limits, mode)
     }
 
     fn load_uncached(
