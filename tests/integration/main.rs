@@ -10,6 +10,7 @@ mod concurrency;
 mod encoders;
 mod faults;
 mod fuzz_corpus;
+mod guest_units;
 mod hostile;
 mod objects;
 mod partitions;

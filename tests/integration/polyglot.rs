@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use crate::support::{assert_no_leftovers, atio, marker, stderr, stdout};
+use crate::support::{
+    assert_no_leftovers, atio, cargo, guest_target_dir, host_triple, marker, stderr, stdout,
+};
 
 /// Three rows with a null in each data column and a string that Markdown and HTML must escape.
 const INPUT_CSV: &[u8] = b"id,name,score\n1,alpha,1.5\n2,\"b|c <x> & \"\"q\"\"\",\n3,,-2.25\n";
@@ -407,30 +409,6 @@ fn polyglot_plugins_pass_the_hosts_output_refusal_on() {
     assert_no_leftovers(dir.path());
 }
 
-/// The cargo running these tests, with the settings meant for this build removed.
-fn cargo(dir: &Path) -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(dir).stdin(Stdio::null());
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
-            || matches!(&*key, "RUSTFLAGS" | "RUSTC_WRAPPER" | "ATIO_SDK_DIR")
-        {
-            command.env_remove(&*key);
-        }
-    }
-    command
-}
-
-fn host_triple() -> String {
-    let output = Command::new("rustc").arg("-vV").output().unwrap();
-    stdout(&output)
-        .lines()
-        .find_map(|line| line.strip_prefix("host: "))
-        .expect("rustc -vV names the host")
-        .to_owned()
-}
-
 #[test]
 fn the_rust_template_builds_into_a_working_plugin_and_its_test_passes() {
     let dir = workdir();
@@ -485,11 +463,7 @@ fn the_rust_template_builds_into_a_working_plugin_and_its_test_passes() {
 
     // Build it the documented way, in the guest encoders' target directory: the SDK's
     // dependencies (same lock file, same profile) are already compiled there by host/build.rs.
-    let guest_target = Path::new(env!("ATIO_GUEST_WASM_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf();
+    let guest_target = guest_target_dir();
     let build = cargo(&crate_dir)
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .env("CARGO_TARGET_DIR", &guest_target)

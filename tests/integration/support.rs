@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The `atio` binary built for this test run.
 pub fn atio() -> Command {
@@ -176,4 +176,37 @@ impl LocalServer {
             _keeper: keeper,
         }
     }
+}
+
+/// The cargo running these tests, with the settings meant for this build removed.
+pub fn cargo(dir: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(dir).stdin(Stdio::null());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || matches!(&*key, "RUSTFLAGS" | "RUSTC_WRAPPER" | "ATIO_SDK_DIR")
+        {
+            command.env_remove(&*key);
+        }
+    }
+    command
+}
+
+pub fn host_triple() -> String {
+    let output = Command::new("rustc").arg("-vV").output().unwrap();
+    stdout(&output)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
+/// The target directory host/build.rs builds the guest workspace in (`target/guest-formats`).
+pub fn guest_target_dir() -> PathBuf {
+    Path::new(env!("ATIO_GUEST_WASM_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("ATIO_GUEST_WASM_DIR is <target>/wasm32-wasip2/release")
+        .to_path_buf()
 }
