@@ -15,7 +15,7 @@ use atio_encoder_sdk::testing::Harness;
 use atio_encoder_sdk::{EncodeError, text};
 
 use crate::fast::FastCsv;
-use crate::{CsvEncoder, written_schema};
+use crate::{CsvEncoder, timestamp_text_columns, written_schema};
 
 /// xorshift64*: deterministic, good enough to pick test values.
 struct Rng(u64);
@@ -377,6 +377,8 @@ const OPTIONS: &[Opts] = &[
     Opts::new(b'N', b'f', "", true),
     Opts::new(b'.', b'-', "x", true),
     Opts::new(b' ', b'\\', "\\N", true),
+    // ... and in timestamp text.
+    Opts::new(b':', b'T', "", true),
 ];
 
 /// What arrow-csv writes for `batches` with `opts` (with the header alone when there are no
@@ -412,7 +414,8 @@ fn encoded(
 fn fast_path(schema: &Schema, opts: &Opts, batches: &[RecordBatch]) -> Vec<u8> {
     let written = written_schema(schema, true);
     assert!(FastCsv::supports(&written), "{schema:?}");
-    let csv = FastCsv::new(opts.delimiter, opts.quote, opts.null);
+    let csv = FastCsv::new(opts.delimiter, opts.quote, opts.null)
+        .with_timestamp_text(timestamp_text_columns(schema, true));
     let (mut buf, mut sink) = (Vec::new(), Vec::new());
     if opts.header {
         csv.header(&written, &mut buf);

@@ -54,6 +54,8 @@ const INTEGER_BYTES: &[u8] = b"0123456789-";
 const FLOAT_BYTES: &[u8] = b"0123456789-.eNaninf";
 /// Every byte of `true` and `false`.
 const BOOLEAN_BYTES: &[u8] = b"truefals";
+/// Every byte of a timestamp's default text (`-0044-03-15T12:00:00.5`, `+10000-01-01T00:00:00`).
+const TIMESTAMP_BYTES: &[u8] = b"0123456789-+:T.";
 
 /// The fast CSV writer's settings, fixed in `open`.
 #[derive(Debug)]
@@ -69,6 +71,10 @@ pub(crate) struct FastCsv {
     check_integers: bool,
     check_floats: bool,
     check_booleans: bool,
+    check_timestamps: bool,
+    /// Per column: a string column holding the SDK's timestamp text (see
+    /// [`FastCsv::with_timestamp_text`]).
+    timestamp_text: Vec<bool>,
 }
 
 /// One column of a batch, borrowed from its arrays.
@@ -140,11 +146,22 @@ impl FastCsv {
             check_integers: any_special(INTEGER_BYTES),
             check_floats: any_special(FLOAT_BYTES),
             check_booleans: any_special(BOOLEAN_BYTES),
+            check_timestamps: any_special(TIMESTAMP_BYTES),
+            timestamp_text: Vec::new(),
         };
         let mut encoded = Vec::new();
         csv.text(null.as_bytes(), &mut encoded);
         csv.null = encoded;
         csv
+    }
+
+    /// Marks the string columns that hold timestamp text from
+    /// [`text::timestamps_as_text`](atio_encoder_sdk::text::timestamps_as_text): their bytes are
+    /// known, so they are checked for special bytes only when the delimiter or quote could be
+    /// one of them, like numbers.
+    pub(crate) fn with_timestamp_text(mut self, columns: Vec<bool>) -> Self {
+        self.timestamp_text = columns;
+        self
     }
 
     /// Appends the header line: the column names of `schema`.
@@ -179,6 +196,7 @@ impl FastCsv {
         let mut integers = itoa::Buffer::new();
         let mut floats = ryu::Buffer::new();
         let (int, float, boolean) = (self.check_integers, self.check_floats, self.check_booleans);
+        let is_timestamp = |index: usize| self.timestamp_text.get(index).copied().unwrap_or(false);
         for row in 0..batch.num_rows() {
             let start = buf.len();
             for (index, column) in columns.iter().enumerate() {
@@ -203,6 +221,9 @@ impl FastCsv {
                     Values::Bool(v) => {
                         let text = if v.value(row) { "true" } else { "false" };
                         self.value(text, boolean, buf);
+                    }
+                    Values::Utf8(a) if is_timestamp(index) => {
+                        self.value(a.value(row), self.check_timestamps, buf);
                     }
                     Values::Utf8(a) => self.text(a.value(row).as_bytes(), buf),
                     Values::LargeUtf8(a) => self.text(a.value(row).as_bytes(), buf),

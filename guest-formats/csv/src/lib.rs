@@ -97,6 +97,15 @@ fn written_schema(schema: &Schema, fast_timestamps: bool) -> Schema {
     Schema::new(fields)
 }
 
+/// Per column: whether it reaches the writer as the SDK's timestamp text.
+fn timestamp_text_columns(schema: &Schema, fast_timestamps: bool) -> Vec<bool> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| fast_timestamps && matches!(field.data_type(), DataType::Timestamp(_, None)))
+        .collect()
+}
+
 /// A single-byte (ASCII) character option.
 fn ascii_option(options: &mut Options, name: &str, default: char) -> Result<u8, EncodeError> {
     let c = options.take_char(name, default)?;
@@ -251,7 +260,8 @@ impl Encoder for CsvEncoder {
 
         let written = written_schema(&schema, fast_timestamps);
         let output = if FastCsv::supports(&written) {
-            let csv = FastCsv::new(delimiter, quote, &null);
+            let csv = FastCsv::new(delimiter, quote, &null)
+                .with_timestamp_text(timestamp_text_columns(&schema, fast_timestamps));
             let mut buf = Vec::new();
             if header {
                 csv.header(&written, &mut buf);

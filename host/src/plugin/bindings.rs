@@ -1,7 +1,7 @@
 //! Host bindings for `wit/encoder.wit` and the store state every plugin call runs with.
 
-use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
-use wasmtime::{ResourceLimiter, StoreLimits};
+use wasmtime::component::{Linker, Resource, ResourceTable, ResourceType, WasmList};
+use wasmtime::{AsContext, ResourceLimiter, StoreContextMut, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::stderr::StderrCapture;
@@ -77,32 +77,37 @@ impl WasiView for State {
     }
 }
 
-impl self::atio::encoder::types::Host for State {}
-impl self::atio::encoder::sink::Host for State {}
-
-impl self::atio::encoder::sink::HostOutput for State {
-    fn write(&mut self, _output: Resource<Output>, bytes: Vec<u8>) -> Result<(), String> {
-        if let Some(refusal) = &self.refusal {
-            return Err(refusal.clone());
-        }
-        let after = self.written + bytes.len() as u64;
-        if let Some(quota) = self.quota.filter(|quota| after > *quota) {
-            let refusal = format!("output quota of {quota} bytes exceeded");
-            self.refusal = Some(refusal.clone());
-            return Err(refusal);
-        }
-        let Some(output) = self.output.as_mut() else {
-            return Err("the output is closed".into());
-        };
-        output.send(bytes)?;
-        self.written = after;
-        Ok(())
+/// `output.write`: copies the guest's bytes straight from its memory into a buffer recycled by
+/// the writer thread (no allocation, no fresh pages per chunk) and queues them there. Defined by
+/// hand rather than through `bindgen!`, whose binding lifts every chunk into a new `Vec`.
+fn write_output(
+    mut store: StoreContextMut<'_, State>,
+    (_output, bytes): (Resource<Output>, WasmList<u8>),
+) -> wasmtime::Result<(Result<(), String>,)> {
+    let state = store.data_mut();
+    if let Some(refusal) = &state.refusal {
+        return Ok((Err(refusal.clone()),));
     }
-
-    fn drop(&mut self, output: Resource<Output>) -> wasmtime::Result<()> {
-        self.table.delete(output)?;
-        Ok(())
+    let after = state.written + bytes.len() as u64;
+    if let Some(quota) = state.quota.filter(|quota| after > *quota) {
+        let refusal = format!("output quota of {quota} bytes exceeded");
+        state.refusal = Some(refusal.clone());
+        return Ok((Err(refusal),));
     }
+    let Some(output) = state.output.as_mut() else {
+        return Ok((Err("the output is closed".into()),));
+    };
+    let mut chunk = output.empty_chunk();
+    chunk.extend_from_slice(bytes.as_le_slice(store.as_context()));
+    let state = store.data_mut();
+    let sent = match state.output.as_mut() {
+        Some(output) => output.send(chunk),
+        None => Err("the output is closed".into()),
+    };
+    if sent.is_ok() {
+        state.written = after;
+    }
+    Ok((sent,))
 }
 
 /// Links WASI (the allowlist check has already refused filesystem, sockets and http importers;
@@ -111,9 +116,21 @@ impl self::atio::encoder::sink::HostOutput for State {
 pub(crate) fn linker(engine: &'static wasmtime::Engine) -> Result<&'static Linker<State>, String> {
     static LINKER: std::sync::OnceLock<Result<Linker<State>, String>> = std::sync::OnceLock::new();
     let build = || -> wasmtime::Result<Linker<State>> {
-        let mut linker = Linker::new(engine);
+        let mut linker = Linker::<State>::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        EncoderPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)?;
+        let mut sink = linker.instance("atio:encoder/sink@0.1.0")?;
+        sink.resource(
+            "output",
+            ResourceType::host::<Output>(),
+            |mut store, handle| {
+                store
+                    .data_mut()
+                    .table
+                    .delete(Resource::<Output>::new_own(handle))?;
+                Ok(())
+            },
+        )?;
+        sink.func_wrap("[method]output.write", write_output)?;
         Ok(linker)
     };
     LINKER

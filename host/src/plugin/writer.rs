@@ -1,7 +1,8 @@
 //! The plugin's output is written on a thread of its own, so the host's side of a chunk
 //! (hashing, the kernel copying it into the page cache, an upload) overlaps the guest encoding
 //! the next one. Chunks move to the thread by ownership (the sink already owns the bytes it
-//! lifted out of guest memory), through a short bounded queue that keeps memory flat.
+//! copied out of guest memory), through a short bounded queue that keeps memory flat; written
+//! chunks come back to be filled again, so steady state allocates nothing.
 
 use std::any::Any;
 use std::io::{self, Write};
@@ -26,6 +27,8 @@ impl<W: Write + Send + Any> Destination for W {
 /// A destination owned by its writer thread.
 pub(crate) struct WriterThread {
     chunks: Option<SyncSender<Vec<u8>>>,
+    /// Written chunks, emptied, for reuse.
+    written: Receiver<Vec<u8>>,
     worker: Option<JoinHandle<Box<dyn Destination>>>,
     /// The first write error; once set, later chunks are refused.
     error: Arc<Mutex<Option<io::Error>>>,
@@ -34,18 +37,26 @@ pub(crate) struct WriterThread {
 impl WriterThread {
     pub(crate) fn spawn(destination: Box<dyn Destination>) -> io::Result<Self> {
         let (chunks, queue) = sync_channel(QUEUE);
+        // Room for every chunk in flight: queued, being written, and being filled.
+        let (recycle, written) = sync_channel(QUEUE + 2);
         let error = Arc::new(Mutex::new(None));
         let worker = {
             let error = error.clone();
             std::thread::Builder::new()
                 .name("atio-output".into())
-                .spawn(move || write_all(destination, &queue, &error))?
+                .spawn(move || write_all(destination, &queue, &recycle, &error))?
         };
         Ok(Self {
             chunks: Some(chunks),
+            written,
             worker: Some(worker),
             error,
         })
+    }
+
+    /// An empty chunk to fill: a written one if there is one, else a new one.
+    pub(crate) fn empty_chunk(&self) -> Vec<u8> {
+        self.written.try_recv().unwrap_or_default()
     }
 
     /// Queues a chunk (waiting while the queue is full). Refused once a write has failed.
@@ -105,10 +116,11 @@ impl Drop for WriterThread {
 fn write_all(
     mut destination: Box<dyn Destination>,
     queue: &Receiver<Vec<u8>>,
+    recycle: &SyncSender<Vec<u8>>,
     error: &Mutex<Option<io::Error>>,
 ) -> Box<dyn Destination> {
     let mut failed = false;
-    for chunk in queue {
+    for mut chunk in queue {
         if failed {
             continue;
         }
@@ -116,6 +128,9 @@ fn write_all(
             failed = true;
             *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause);
         }
+        chunk.clear();
+        // Full (the session is ending) or gone: the chunk is simply freed.
+        let _ = recycle.try_send(chunk);
     }
     if !failed && let Err(cause) = destination.flush() {
         *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause);
