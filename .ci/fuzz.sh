@@ -15,8 +15,9 @@ seconds=${1:-60}
 shift || true
 
 if ! command -v cargo-fuzz >/dev/null; then
-  # 0.13 builds with the pinned toolchain; --locked keeps its own dependencies as released.
-  cargo install cargo-fuzz --version '^0.13' --locked
+  # 0.13 builds with the pinned toolchain; --locked keeps its own dependencies as released;
+  # --debug: it only drives cargo, so an unoptimised build (faster to compile) does.
+  cargo install cargo-fuzz --version '^0.13' --locked --debug
 fi
 
 # Compiled plugins are cached: the plugin_load target compiles every valid component it finds.
