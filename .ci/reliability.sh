@@ -33,6 +33,7 @@ cargo build --bin atio --example torture
 target/debug/examples/torture --iterations "$iterations"
 
 step "fuzz: every target for ${fuzz_seconds}s"
-ATIO_FUZZ_CODEGEN_UNITS=${ATIO_FUZZ_CODEGEN_UNITS:-16} .ci/fuzz.sh "$fuzz_seconds"
+ATIO_FUZZ_CODEGEN_UNITS=${ATIO_FUZZ_CODEGEN_UNITS:-16} ATIO_FUZZ_OPT_LEVEL=${ATIO_FUZZ_OPT_LEVEL:-1} \
+  .ci/fuzz.sh "$fuzz_seconds"
 
 step "done"

@@ -403,6 +403,57 @@ fn an_installed_plugin_replaced_on_disk_runs_as_what_it_now_is() {
 }
 
 #[test]
+fn a_plugin_description_that_misstates_its_file_cannot_plant_compiled_code() {
+    // Even with a description whose content hash matches the swapped file (an edit, or an xxh3
+    // collision), nothing is compiled and cached under the sha256 it claims.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let fresh_cache = dir.path().join("cache");
+    let run = |args: &[&str]| {
+        let output = atio()
+            .args(args)
+            .current_dir(dir.path())
+            .env("ATIO_PLUGIN_DIR", &plugins)
+            .env("ATIO_CACHE_DIR", &fresh_cache)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (output.status.code(), stderr(&output))
+    };
+    let fail_finish = crate::encoders::guest_wasm("atio_test_fail_finish");
+    let (code, err) = run(&["plugins", "add", fail_finish.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    std::fs::remove_dir_all(&fresh_cache).unwrap();
+    let panic_wasm = std::fs::read(crate::encoders::guest_wasm("atio_test_panic")).unwrap();
+    std::fs::write(plugins.join("test-fail-finish.wasm"), &panic_wasm).unwrap();
+    let description = plugins.join("test-fail-finish.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&description).unwrap()).unwrap();
+    let claimed = json["sha256"].as_str().unwrap().to_owned();
+    json["content_hash"] = xxh3(&panic_wasm).into();
+    std::fs::write(&description, serde_json::to_vec(&json).unwrap()).unwrap();
+    std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
+    let (code, err) = run(&["write", "in.csv", "out.txt", "--format", "test-fail-finish"]);
+    assert_eq!(code, Some(11), "{err}");
+    assert!(
+        err.contains(&format!("not the {claimed} it was recorded with")),
+        "{err}"
+    );
+    let planted = std::fs::read_dir(&fresh_cache)
+        .into_iter()
+        .flatten()
+        .any(|entry| {
+            entry
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&claimed)
+        });
+    assert!(!planted, "compiled code was cached under {claimed}");
+    assert!(!dir.path().join("out.txt").exists());
+}
+
+#[test]
 fn a_corrupt_compile_cache_entry_is_recompiled_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");

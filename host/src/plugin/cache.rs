@@ -46,25 +46,16 @@ pub enum LoadSource {
     Compiled,
 }
 
-/// Loads a component from the cache, or compiles and caches it.
-pub(crate) fn load(
-    engine: &Engine,
-    wasm: &[u8],
-    sha256: &str,
-    mode: super::CacheMode,
-) -> wasmtime::Result<(Component, LoadSource)> {
-    let entry = entry_path(engine, sha256);
-    let cached = match mode {
-        super::CacheMode::Use => entry
-            .as_deref()
-            .and_then(|entry| load_verified(engine, entry)),
-        super::CacheMode::Recompile => None,
-    };
-    if let Some(component) = cached {
-        return Ok((component, LoadSource::Cache));
-    }
+/// A verified cache entry for the component whose sha256 is `sha256`, if there is one.
+pub(crate) fn cached(engine: &Engine, sha256: &str) -> Option<Component> {
+    load_verified(engine, &entry_path(engine, sha256)?)
+}
+
+/// Compiles a component and caches it under `sha256`, which the caller has checked is the
+/// sha256 of `wasm`: an entry is only ever written under its component's true identity.
+pub(crate) fn compile(engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Result<Component> {
     let component = Component::new(engine, wasm)?;
-    if let Some(entry) = &entry {
+    if let Some(entry) = entry_path(engine, sha256) {
         match component.serialize() {
             Ok(bytes) => {
                 // A cache that cannot be written costs speed, not correctness.
@@ -72,14 +63,14 @@ pub(crate) fn load(
                     durability: crate::Durability::None,
                     ..Options::default()
                 };
-                if let Err(error) = crate::write_bytes(entry, &bytes, &options) {
+                if let Err(error) = crate::write_bytes(&entry, &bytes, &options) {
                     tracing::warn!("not caching the compiled plugin: {error}");
                 }
             }
             Err(error) => tracing::warn!("not caching the compiled plugin: {error}"),
         }
     }
-    Ok((component, LoadSource::Compiled))
+    Ok(component)
 }
 
 fn load_verified(engine: &Engine, entry: &std::path::Path) -> Option<Component> {

@@ -216,8 +216,27 @@ impl Plugin {
         let fail =
             |message: String| Error::new(ErrorKind::Plugin, Step::LoadPlugin, &origin, message);
         let engine = engine::engine();
-        let (component, load_source) = cache::load(engine, wasm, &sha256, mode)
-            .map_err(|error| fail(format!("not a valid WebAssembly component: {error:#}")))?;
+        let cached = match mode {
+            CacheMode::Use => cache::cached(engine, &sha256),
+            CacheMode::Recompile => None,
+        };
+        let (component, load_source) = match cached {
+            Some(component) => (component, LoadSource::Cache),
+            None => {
+                // A sha256 taken on trust (built in, or recorded at install) is checked before
+                // anything is compiled and cached under it.
+                let actual = component_sha256(wasm);
+                if actual != sha256 {
+                    return Err(fail(format!(
+                        "its sha256 is {actual}, not the {sha256} it was recorded with"
+                    )));
+                }
+                let component = cache::compile(engine, wasm, &sha256).map_err(|error| {
+                    fail(format!("not a valid WebAssembly component: {error:#}"))
+                })?;
+                (component, LoadSource::Compiled)
+            }
+        };
         let imports = imports::imports(engine, &component);
         let forbidden = imports::forbidden(&imports);
         if !forbidden.is_empty() {
