@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    assert_no_leftovers, atio, leftovers, marker, run_atio, stderr, stdout, xxh3,
+    assert_no_leftovers, atio, leftovers, marker, run_atio, run_atio_env, stderr, stdout, xxh3,
 };
 
 #[test]
@@ -321,13 +321,7 @@ fn plugins_can_be_added_listed_inspected_used_and_removed() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     let run = |args: &[&str]| {
-        let output = atio()
-            .args(args)
-            .current_dir(dir.path())
-            .env("ATIO_PLUGIN_DIR", &plugins)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let output = run_atio_env(dir.path(), args, &[("ATIO_PLUGIN_DIR", &plugins)]);
         (output.status.code(), stdout(&output), stderr(&output))
     };
     let fail_finish = crate::encoders::guest_wasm("atio_test_fail_finish");
@@ -374,13 +368,7 @@ fn an_installed_plugin_replaced_on_disk_runs_as_what_it_now_is() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     let run = |args: &[&str]| {
-        let output = atio()
-            .args(args)
-            .current_dir(dir.path())
-            .env("ATIO_PLUGIN_DIR", &plugins)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let output = run_atio_env(dir.path(), args, &[("ATIO_PLUGIN_DIR", &plugins)]);
         (output.status.code(), stderr(&output))
     };
     let fail_finish = crate::encoders::guest_wasm("atio_test_fail_finish");
@@ -410,14 +398,11 @@ fn a_plugin_description_that_misstates_its_file_cannot_plant_compiled_code() {
     let plugins = dir.path().join("plugins");
     let fresh_cache = dir.path().join("cache");
     let run = |args: &[&str]| {
-        let output = atio()
-            .args(args)
-            .current_dir(dir.path())
-            .env("ATIO_PLUGIN_DIR", &plugins)
-            .env("ATIO_CACHE_DIR", &fresh_cache)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let env = [
+            ("ATIO_PLUGIN_DIR", &*plugins),
+            ("ATIO_CACHE_DIR", &*fresh_cache),
+        ];
+        let output = run_atio_env(dir.path(), args, &env);
         (output.status.code(), stderr(&output))
     };
     let fail_finish = crate::encoders::guest_wasm("atio_test_fail_finish");

@@ -7,11 +7,11 @@
 //! its output if it cannot build them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use crate::support::{
-    assert_no_leftovers, atio, cargo, guest_target_dir, host_triple, marker, stderr, stdout,
+    assert_no_leftovers, cargo, guest_target_dir, host_triple, marker, run_atio_env, stderr, stdout,
 };
 
 /// Three rows with a null in each data column and a string that Markdown and HTML must escape.
@@ -96,16 +96,7 @@ fn polyglot_plugin(file: &str) -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    run_with(dir, args, &[])
-}
-
-fn run_with(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut command = atio();
-    command.args(args).current_dir(dir).stdin(Stdio::null());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
+    run_atio_env(dir, args, &[])
 }
 
 /// A temp dir with `in.csv`.
@@ -293,14 +284,14 @@ fn installed_polyglot_plugins_are_found_by_format_and_extension() {
     let plugins = dir.path().join("plugins");
     let env = [("ATIO_PLUGIN_DIR", plugins.as_path())];
     for plugin in [&markdown, &html] {
-        let added = run_with(
+        let added = run_atio_env(
             dir.path(),
             &["plugins", "add", plugin.to_str().unwrap()],
             &env,
         );
         assert_ok(&added);
     }
-    let list = run_with(dir.path(), &["plugins", "list"], &env);
+    let list = run_atio_env(dir.path(), &["plugins", "list"], &env);
     assert_ok(&list);
     let listed = stdout(&list);
     assert!(
@@ -308,7 +299,7 @@ fn installed_polyglot_plugins_are_found_by_format_and_extension() {
         "{listed}"
     );
 
-    let by_format = run_with(
+    let by_format = run_atio_env(
         dir.path(),
         &["write", "in.csv", "table.txt", "--format", "markdown"],
         &env,
@@ -318,13 +309,13 @@ fn installed_polyglot_plugins_are_found_by_format_and_extension() {
         std::fs::read_to_string(dir.path().join("table.txt")).unwrap(),
         EXPECTED_MARKDOWN
     );
-    let by_extension = run_with(dir.path(), &["write", "in.csv", "table.html"], &env);
+    let by_extension = run_atio_env(dir.path(), &["write", "in.csv", "table.html"], &env);
     assert_ok(&by_extension);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("table.html")).unwrap(),
         EXPECTED_HTML
     );
-    let by_extension = run_with(dir.path(), &["write", "in.csv", "table.md"], &env);
+    let by_extension = run_atio_env(dir.path(), &["write", "in.csv", "table.md"], &env);
     assert_ok(&by_extension);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("table.md")).unwrap(),
@@ -517,7 +508,7 @@ fn a_plugin_built_against_an_incompatible_contract_is_refused_naming_both_versio
     assert_eq!(inspect.status.code(), Some(11), "{}", stderr(&inspect));
     assert!(stderr(&inspect).contains(message), "{}", stderr(&inspect));
 
-    let add = run_with(
+    let add = run_atio_env(
         dir.path(),
         &["plugins", "add", plugin.to_str().unwrap()],
         &env,

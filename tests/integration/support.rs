@@ -16,6 +16,16 @@ pub fn run_atio(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     output_with_stdin(command, stdin)
 }
 
+/// Runs atio in `dir` with stdin closed and these environment variables set.
+pub fn run_atio_env(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut command = atio();
+    command.args(args).current_dir(dir).stdin(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
 /// Runs `command` to completion, feeding it `stdin`; its output.
 pub fn output_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
     use std::io::Write;
