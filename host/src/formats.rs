@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::options::Options;
-use crate::plugin::{Plugin, PluginLimits};
+use crate::plugin::{Plugin, PluginLimits, cache, component_sha256};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_formats.rs"));
 
@@ -140,10 +140,23 @@ pub fn resolve(
     }
 }
 
-/// Loads a plugin component from a file.
+/// Loads a plugin component from a file. Bytes loaded before are known by their content hash
+/// (their sha256 is remembered in the compile cache); new bytes are hashed with sha256.
 pub fn load_file(path: &Path, limits: &PluginLimits) -> Result<Arc<Plugin>> {
     let wasm = std::fs::read(path).map_err(|error| Error::io(Step::LoadPlugin, path, error))?;
-    Plugin::load(path, &wasm, limits)
+    let content_hash = crate::hash::hash_bytes(&wasm);
+    if let Some(sha256) = cache::remembered_sha256(&content_hash)
+        && let Ok(plugin) = Plugin::load_hashed(path, &wasm, &sha256, limits)
+    {
+        tracing::debug!(%sha256, "plugin file seen before: sha256 remembered by content hash");
+        return Ok(plugin);
+    }
+    // Not seen before, or the record was wrong (its sha256 is checked before anything is
+    // compiled under it): identify the bytes the slow way.
+    let sha256 = component_sha256(&wasm);
+    let plugin = Plugin::load_hashed(path, &wasm, &sha256, limits)?;
+    cache::remember_sha256(&content_hash, &sha256);
+    Ok(plugin)
 }
 
 /// Loads an installed plugin, trusting the sha256 its description recorded at install time only

@@ -439,6 +439,47 @@ fn a_plugin_description_that_misstates_its_file_cannot_plant_compiled_code() {
 }
 
 #[test]
+fn a_plugin_file_seen_before_is_known_by_content_hash_and_a_wrong_record_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
+    let plugin = crate::encoders::guest_wasm("atio_format_jsonl");
+    let wasm = std::fs::read(&plugin).unwrap();
+    let record = cache.join(format!("{}.sha256", &xxh3(&wasm)["xxh3-128:".len()..]));
+    let write = |expect_remembered: bool| {
+        let args = [
+            "write",
+            "in.csv",
+            "out.jsonl",
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "-v",
+        ];
+        let output = run_atio_env(dir.path(), &args, &[("ATIO_CACHE_DIR", &cache)]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let remembered = stderr(&output).contains("sha256 remembered by content hash");
+        assert_eq!(remembered, expect_remembered, "{}", stderr(&output));
+        assert_eq!(
+            std::fs::read(dir.path().join("out.jsonl")).unwrap(),
+            b"{\"a\":1}\n"
+        );
+        marker(&dir.path().join("out.jsonl"))["encoder"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let sha256 = write(false);
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), sha256);
+    assert_eq!(write(true), sha256);
+    // A wrong record (nothing is cached under the sha256 it names) is caught and replaced.
+    for wrong in ["0".repeat(64), "not a sha256".to_owned()] {
+        std::fs::write(&record, &wrong).unwrap();
+        assert_eq!(write(false), sha256);
+        assert_eq!(std::fs::read_to_string(&record).unwrap(), sha256);
+    }
+}
+
+#[test]
 fn a_corrupt_compile_cache_entry_is_recompiled_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
@@ -469,4 +510,31 @@ fn a_corrupt_compile_cache_entry_is_recompiled_not_trusted() {
         "{\"a\":1}\n"
     );
     atio::verify(&entry).expect("the entry was rewritten and matches its manifest again");
+}
+
+/// Where virtual memory is capped too tightly for the plugin instance pool (`ulimit -v`), atio
+/// says so and still writes, allocating plugin memory per session.
+#[test]
+fn a_virtual_memory_cap_falls_back_from_the_plugin_instance_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), b"a,b\n1,2\n3,4\n").unwrap();
+    // 16 GiB: room for one plugin instance's 4 GiB reservation, not for the pool's terabytes.
+    let output = std::process::Command::new("sh")
+        .args(["-c", "ulimit -v 16777216 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_atio"))
+        .args(["write", "in.csv", "out.parquet"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("plugin instance pool unavailable"),
+        "{}",
+        stderr(&output)
+    );
+    let file = std::fs::File::open(dir.path().join("out.parquet")).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    use parquet::file::reader::FileReader;
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 2);
 }

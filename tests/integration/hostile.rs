@@ -1,6 +1,7 @@
 //! Hostile plugins: each failure is a clear error, the original target stays intact, and no
 //! staging file remains.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatchIterator;
@@ -40,6 +41,35 @@ fn attack(name: &str, limits: PluginLimits) -> (atio::Error, Duration) {
     );
     assert_no_leftovers(dir.path());
     (error, elapsed)
+}
+
+/// Instance slots (and their resident pages) are reused from one session to the next; a new
+/// session must still see zeroed memory, never bytes the previous one left behind.
+#[test]
+fn a_session_cannot_read_memory_left_by_the_one_before() {
+    let limits = PluginLimits::default();
+    let plugin = atio::formats::load_file(&guest_wasm("atio_test_snoop"), &limits).unwrap();
+    // The session's output: the marker bytes found, or nothing for `fill`.
+    let run = |mode: &str| -> String {
+        let session = plugin
+            .open(
+                &atio::sample::schema(),
+                &[("mode".to_owned(), mode.to_owned())],
+                Vec::new(),
+                &limits,
+                Path::new("snoop.txt"),
+            )
+            .unwrap();
+        let finished = session.finish::<Vec<u8>>().unwrap();
+        String::from_utf8(finished.destination).unwrap()
+    };
+    // The control: within one session the freed marker bytes are handed out again, and seen.
+    let seen: usize = run("fill-then-peek").parse().unwrap();
+    assert!(seen >= 64 << 20, "the probe is blind: {seen} marker bytes");
+    for _ in 0..3 {
+        assert_eq!(run("fill"), "");
+        assert_eq!(run("peek"), "0", "a session read its predecessor's memory");
+    }
 }
 
 #[test]

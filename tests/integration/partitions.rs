@@ -431,3 +431,31 @@ fn partition_values_are_escaped_hive_style() {
     assert_eq!(atio::escape_partition_value(None), atio::NULL_PARTITION);
     assert_eq!(atio::escape_partition_value(Some("..")), "..");
 }
+
+#[test]
+fn max_open_files_is_bounded_by_the_plugin_session_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), csv(&[("2025-01-15", "eu", 1)])).unwrap();
+    for count in ["0", "1001", "many"] {
+        let output = run_atio(
+            dir.path(),
+            &[
+                "write",
+                "in.csv",
+                "pop/",
+                "--partition-by",
+                "dt",
+                "--max-open-files",
+                count,
+            ],
+            b"",
+        );
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("expected a number from 1 to 1000, got `{count}`")),
+            "{}",
+            stderr(&output)
+        );
+        assert!(!dir.path().join("pop").exists());
+    }
+}

@@ -190,8 +190,9 @@ pub struct WriteArgs {
     /// Directory outputs: start a new part file after this many rows.
     #[arg(long, default_value_t = 1_000_000)]
     pub rows_per_file: u64,
-    /// Directory outputs: most part files open (encoding) at once.
-    #[arg(long, default_value_t = 32)]
+    /// Directory outputs: most part files open (encoding) at once (each is a plugin session;
+    /// at most 1000 live in one process).
+    #[arg(long, default_value_t = 32, value_parser = max_open_files)]
     pub max_open_files: usize,
     /// Directory outputs: skip the swap when the new files equal the current ones.
     #[arg(long)]
@@ -228,6 +229,15 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .ok_or_else(|| format!("expected key=value, got `{text}`"))
+}
+
+/// `--max-open-files`: 1 to [`atio::plugin::MAX_LIVE_SESSIONS`].
+fn max_open_files(text: &str) -> Result<usize, String> {
+    let max = atio::plugin::MAX_LIVE_SESSIONS as usize;
+    match text.parse::<usize>() {
+        Ok(count) if (1..=max).contains(&count) => Ok(count),
+        _ => Err(format!("expected a number from 1 to {max}, got `{text}`")),
+    }
 }
 
 /// `atio plugins` subcommands.

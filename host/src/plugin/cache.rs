@@ -36,6 +36,36 @@ fn entry_path(engine: &Engine, sha256: &str) -> Option<PathBuf> {
     Some(cache_dir()?.join(format!("{sha256}-{:016x}.cwasm", hasher.finish())))
 }
 
+fn sha256_index_path(content_hash: &str) -> Option<PathBuf> {
+    let (_, hex) = content_hash.split_once(':')?;
+    Some(cache_dir()?.join(format!("{hex}.sha256")))
+}
+
+/// The sha256 remembered (by [`remember_sha256`]) for the plugin file with this content hash.
+pub fn remembered_sha256(content_hash: &str) -> Option<String> {
+    let text = std::fs::read_to_string(sha256_index_path(content_hash)?).ok()?;
+    let sha256 = text.trim();
+    let well_formed = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed.then(|| sha256.to_owned())
+}
+
+/// Remembers the sha256 of a plugin file that loaded, under its content hash. Only a cache
+/// entry compiled from the bytes themselves is ever stored under a sha256, so a wrong or
+/// tampered record can at worst name other cached code, never plant any.
+pub(crate) fn remember_sha256(content_hash: &str, sha256: &str) {
+    let Some(path) = sha256_index_path(content_hash) else {
+        return;
+    };
+    let options = Options {
+        durability: crate::Durability::None,
+        marker: false,
+        ..Options::default()
+    };
+    if let Err(error) = crate::write_bytes(&path, sha256.as_bytes(), &options) {
+        tracing::warn!("not remembering the plugin's sha256: {error}");
+    }
+}
+
 /// How a component was obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -29,6 +29,7 @@ use wasmtime::component::ResourceAny;
 use crate::error::{Error, ErrorKind, Result, Step};
 use bindings::{EncodeError, EncoderPlugin, EncoderPluginPre, State};
 pub use cache::{LoadSource, cache_dir};
+pub use engine::MAX_LIVE_SESSIONS;
 use writer::WriterThread;
 
 /// The `atio:encoder` contract version this host implements.
@@ -423,6 +424,15 @@ impl Instance {
                 self.name,
                 state.limits.limit() >> 20,
                 desired >> 20
+            )
+        } else if error
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
+            format!(
+                "{}: too many plugin sessions open at once in this process (at most \
+                 {MAX_LIVE_SESSIONS}; see --max-open-files): {error}",
+                self.name
             )
         } else if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
             format!(
