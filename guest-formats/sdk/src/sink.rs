@@ -216,8 +216,8 @@ impl io::Write for SinkWriter {
             }
             return Ok(());
         }
-        // Fill the buffer up to the chunk size so the host gets full chunks, then either pass
-        // the rest through (if it is a chunk or more) or start a new buffer with it.
+        // Fill the buffer up to the chunk size so the host gets full chunks, then pass whole
+        // chunks through and start a new buffer with the rest.
         let mut data = data;
         if !s.buf.is_empty() {
             let room = SINK_BUFFER_SIZE - s.buf.len();
@@ -225,12 +225,14 @@ impl io::Write for SinkWriter {
             data = &data[room..];
             s.flush_buf()?;
         }
-        if data.len() >= SINK_BUFFER_SIZE {
-            s.send(data)
-        } else {
-            s.buf.extend_from_slice(data);
-            Ok(())
+        // Whole chunks go straight to the host, one chunk per call: the host recycles
+        // chunk-sized buffers, and a bigger call would make it grow one.
+        let mut chunks = data.chunks_exact(SINK_BUFFER_SIZE);
+        for chunk in &mut chunks {
+            s.send(chunk)?;
         }
+        s.buf.extend_from_slice(chunks.remainder());
+        Ok(())
     }
 
     /// Checks for an earlier host refusal; does not send the buffer (see the type's docs).
@@ -333,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn large_write_passes_through() {
+    fn large_write_passes_through_in_whole_chunks() {
         let (mut w, h, rec) = sink(None);
         w.write_all(b"abc").unwrap();
         let big: Vec<u8> = (0..3 * SINK_BUFFER_SIZE).map(|i| i as u8).collect();
@@ -343,8 +345,11 @@ mod tests {
         let r = rec.lock().unwrap();
         assert_eq!(
             r.writes,
-            vec![SINK_BUFFER_SIZE, 2 * SINK_BUFFER_SIZE + 3, 3],
-            "first chunk is topped up, the rest passes through"
+            vec![SINK_BUFFER_SIZE; 3]
+                .into_iter()
+                .chain([6])
+                .collect::<Vec<_>>(),
+            "first chunk is topped up, whole chunks pass through, the rest is buffered"
         );
         let mut expected = b"abc".to_vec();
         expected.extend_from_slice(&big);

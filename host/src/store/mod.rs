@@ -24,7 +24,7 @@ use std::time::Duration;
 use object_store::memory::InMemory;
 use object_store::multipart::MultipartStore;
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreScheme, RetryConfig};
+use object_store::{ObjectStore, ObjectStoreScheme};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result, Step};
@@ -237,6 +237,45 @@ impl Store {
     }
 
     fn build(url: &ObjectUrl, options: &StoreOptions) -> Result<Self> {
+        let (objects, multipart): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) =
+            match url.scheme.as_str() {
+                "memory" => (MEMORY.clone(), MEMORY.clone()),
+                #[cfg(feature = "cloud")]
+                _ => cloud::build(url, options)?,
+                #[cfg(not(feature = "cloud"))]
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        Step::Resolve,
+                        url.as_path(),
+                        "this atio was built without cloud object stores (cargo feature `cloud`)",
+                    ));
+                }
+            };
+        Ok(Self {
+            objects,
+            multipart,
+            options: options.clone(),
+        })
+    }
+}
+
+/// S3, GCS and Azure: object_store's HTTP clients (cargo feature `cloud`).
+#[cfg(feature = "cloud")]
+mod cloud {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use object_store::multipart::MultipartStore;
+    use object_store::{ClientOptions, ObjectStore, RetryConfig};
+
+    use super::{ObjectUrl, StoreOptions};
+    use crate::error::{Error, ErrorKind, Result, Step};
+
+    pub(super) fn build(
+        url: &ObjectUrl,
+        options: &StoreOptions,
+    ) -> Result<(Arc<dyn ObjectStore>, Arc<dyn MultipartStore>)> {
         let bucket_url = format!("{}://{}", url.scheme, url.bucket);
         let retry = RetryConfig {
             max_retries: 5,
@@ -258,52 +297,45 @@ impl Store {
                 format!("cannot configure the object store: {error}"),
             )
         };
-        let (objects, multipart): (Arc<dyn ObjectStore>, Arc<dyn MultipartStore>) =
-            match url.scheme.as_str() {
-                "memory" => (MEMORY.clone(), MEMORY.clone()),
-                "s3" | "s3a" => {
-                    let mut builder = object_store::aws::AmazonS3Builder::from_env()
+        Ok(match url.scheme.as_str() {
+            "s3" | "s3a" => {
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(&bucket_url)
+                    .with_retry(retry)
+                    .with_client_options(client);
+                if let Some(endpoint) = &options.endpoint {
+                    builder = builder.with_endpoint(endpoint).with_allow_http(allow_http);
+                }
+                if options.path_style {
+                    builder = builder.with_virtual_hosted_style_request(false);
+                }
+                let store = Arc::new(builder.build().map_err(failed)?);
+                (store.clone(), store)
+            }
+            "gs" => {
+                let store = Arc::new(
+                    object_store::gcp::GoogleCloudStorageBuilder::from_env()
                         .with_url(&bucket_url)
                         .with_retry(retry)
-                        .with_client_options(client);
-                    if let Some(endpoint) = &options.endpoint {
-                        builder = builder.with_endpoint(endpoint).with_allow_http(allow_http);
-                    }
-                    if options.path_style {
-                        builder = builder.with_virtual_hosted_style_request(false);
-                    }
-                    let store = Arc::new(builder.build().map_err(failed)?);
-                    (store.clone(), store)
+                        .with_client_options(client)
+                        .build()
+                        .map_err(failed)?,
+                );
+                (store.clone(), store)
+            }
+            _ => {
+                let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_url(&bucket_url)
+                    .with_retry(retry)
+                    .with_client_options(client);
+                if let Some(endpoint) = &options.endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint.clone())
+                        .with_allow_http(allow_http);
                 }
-                "gs" => {
-                    let store = Arc::new(
-                        object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                            .with_url(&bucket_url)
-                            .with_retry(retry)
-                            .with_client_options(client)
-                            .build()
-                            .map_err(failed)?,
-                    );
-                    (store.clone(), store)
-                }
-                _ => {
-                    let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
-                        .with_url(&bucket_url)
-                        .with_retry(retry)
-                        .with_client_options(client);
-                    if let Some(endpoint) = &options.endpoint {
-                        builder = builder
-                            .with_endpoint(endpoint.clone())
-                            .with_allow_http(allow_http);
-                    }
-                    let store = Arc::new(builder.build().map_err(failed)?);
-                    (store.clone(), store)
-                }
-            };
-        Ok(Self {
-            objects,
-            multipart,
-            options: options.clone(),
+                let store = Arc::new(builder.build().map_err(failed)?);
+                (store.clone(), store)
+            }
         })
     }
 }
