@@ -513,7 +513,7 @@ fn a_corrupt_compile_cache_entry_is_recompiled_not_trusted() {
 }
 
 /// Where virtual memory is capped too tightly for the plugin instance pool (`ulimit -v`), atio
-/// says so and still writes, allocating plugin memory per session.
+/// still writes, allocating plugin memory per session (and says so with `--verbose`).
 #[test]
 fn a_virtual_memory_cap_falls_back_from_the_plugin_instance_pool() {
     let dir = tempfile::tempdir().unwrap();
@@ -522,7 +522,7 @@ fn a_virtual_memory_cap_falls_back_from_the_plugin_instance_pool() {
     let output = std::process::Command::new("sh")
         .args(["-c", "ulimit -v 16777216 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_atio"))
-        .args(["write", "in.csv", "out.parquet"])
+        .args(["write", "in.csv", "out.parquet", "--verbose"])
         .current_dir(dir.path())
         .stdin(Stdio::null())
         .output()

@@ -3,7 +3,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
 
 /// How often the epoch advances; plugin deadlines are counted in these ticks.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -27,9 +29,10 @@ pub(crate) fn engine() -> &'static Engine {
         let mut config = base_config();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
         let engine = Engine::new(&config).unwrap_or_else(|error| {
-            // Reserving the pool's address space can fail where virtual memory is capped
-            // (`ulimit -v`); plugins then get fresh memory per session, which is only slower.
-            tracing::warn!("plugin instance pool unavailable ({error}); allocating per session");
+            // Linux before 6.7 has no PAGEMAP_SCAN, and reserving the pool's address space fails
+            // where virtual memory is capped (`ulimit -v`); plugins then get fresh memory per
+            // session, which is only slower.
+            tracing::debug!("plugin instance pool unavailable ({error}); allocating per session");
             Engine::new(&base_config()).expect("atio's fixed wasmtime configuration is valid")
         });
         start_ticker(&engine);
@@ -67,7 +70,11 @@ fn pool() -> PoolingAllocationConfig {
         .total_stacks(0)
         // wasm32's whole address space; `--plugin-memory` is enforced per store below it.
         .max_memory_size(4 << 30)
-        .linear_memory_keep_resident(KEEP_RESIDENT);
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        // Reset only the pages a session dirtied (Linux >= 6.7). Without it every reset zeroes
+        // the first KEEP_RESIDENT bytes, touching pages nobody used: measured here, +1.5 ms on
+        // each plugin load, which costs more than the warm slots save a one-shot write.
+        .pagemap_scan(Enabled::Yes);
     pool
 }
 
