@@ -20,7 +20,8 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 /// `batch` with every timestamp column that has no time zone replaced by a UTF-8 column holding
 /// exactly the text Arrow's default display writes for it (e.g. `2024-01-31T12:34:56.789`), so
 /// that writers which use the default display (arrow-csv, arrow-json) produce identical bytes,
-/// faster. A column with a value chrono cannot represent is left as it is.
+/// faster. A column is left as it is when chrono cannot represent one of its values, or when
+/// its text would pass 2 GiB in this batch (a `StringArray` has 32-bit offsets).
 pub fn timestamps_as_text(batch: &RecordBatch) -> RecordBatch {
     let schema = batch.schema();
     let is_naive = |field: &Arc<Field>| matches!(field.data_type(), DataType::Timestamp(_, None));
