@@ -11,15 +11,15 @@ use wasmtime::{
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Most plugin sessions (instances) alive at once in one process: the size of the instance
-/// pool. Each slot reserves address space only (4 GiB of linear memory plus guard pages, no
-/// RAM) until a session uses it.
+/// pool (`--max-open-files` is capped at it). Each slot reserves address space only (4 GiB of
+/// linear memory plus guard pages, no RAM) until a session uses it.
 pub const MAX_LIVE_SESSIONS: u32 = 1000;
 
-/// Linear memory a finished session leaves resident in its pool slot (zeroed) for the next
-/// session of the same plugin. A fresh instance otherwise takes a page fault on every page it
-/// touches; measured here, a warm slot makes the npy encoder ~3x and Parquet ~10% faster for
-/// every session after the first (partitioned writes, services). The price: each slot that
-/// has been used keeps up to this much RAM.
+/// Linear memory a finished session leaves resident in its pool slot (reset to its initial
+/// contents) for the next session of the same plugin. A fresh instance otherwise takes a page
+/// fault on every page it touches; measured here, a warm slot cuts the npy encoder's time in
+/// the sandbox ~3x and Parquet's ~10% for every session after the first (partitioned writes,
+/// services). The price: each slot that has been used keeps up to this much RAM.
 const KEEP_RESIDENT: usize = 64 << 20;
 
 /// One engine per process: compiled plugins and `InstancePre`s are tied to it.
