@@ -44,7 +44,7 @@ fn attack(name: &str, limits: PluginLimits) -> (atio::Error, Duration) {
 }
 
 /// Instance slots (and their resident pages) are reused from one session to the next; a new
-/// session must still see zeroed memory, never bytes the previous one left behind.
+/// session must still get fresh memory (zeroed heap), never bytes the previous one left behind.
 #[test]
 fn a_session_cannot_read_memory_left_by_the_one_before() {
     let limits = PluginLimits::default();
