@@ -1,6 +1,6 @@
 //! Test plugin `snoop`: looks for another session's bytes in memory it never wrote. The host
 //! reuses instance slots (and their resident pages) across sessions; each session must still
-//! start from zeroed memory.
+//! start from fresh memory.
 //!
 //! Option `mode`, acted on in `finish`:
 //! * `fill`: fills [`FILL`] bytes of heap with [`MARKER`], then frees them;
@@ -17,8 +17,8 @@ use atio_encoder_sdk::{
 };
 
 const MARKER: u8 = 0xa5;
-/// More than the host keeps resident per slot (64 MiB), so both of its reset paths (zeroing
-/// in place and returning pages to the kernel) are crossed.
+/// More than the host keeps resident per slot (64 MiB), so both of its reset paths (resetting
+/// dirtied pages in place, returning the rest to the kernel) are crossed.
 const FILL: usize = 96 << 20;
 const PEEK: usize = 128 << 20;
 
