@@ -2,13 +2,17 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch, RecordBatchIterator};
+use arrow::array::{
+    ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, RecordBatch, RecordBatchIterator,
+};
 use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Int64Type, Schema};
+use atio::plugin::PluginLimits;
 use atio::{ErrorKind, WriteOptions};
 
-use crate::support::{assert_no_leftovers, marker, xxh3};
+use crate::support::{assert_no_leftovers, marker, stderr, xxh3};
 
 const ROWS: u64 = 10_000;
 
@@ -429,6 +433,118 @@ fn npy_refuses_mixed_types_clearly_and_leaves_nothing() {
     assert!(error.to_string().contains("npy"), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), b"previous");
     assert_no_leftovers(dir.path());
+}
+
+/// What NumPy reads from `path`: shape, dtype, the sum as an integer, and whether `np.save` of
+/// that array writes exactly the file's bytes.
+fn numpy_view(path: &Path) -> String {
+    let script = "import io, sys\n\
+                  import numpy as np\n\
+                  a = np.load(sys.argv[1])\n\
+                  saved = io.BytesIO()\n\
+                  np.save(saved, a)\n\
+                  same = saved.getvalue() == open(sys.argv[1], 'rb').read()\n\
+                  print(a.shape, a.dtype, int(a.sum()), same)";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "numpy (pip install numpy): {}",
+        stderr(&output)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn npy_files_are_byte_for_byte_what_numpy_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let floats: ArrayRef = Arc::new(Float64Array::from_iter_values((0..10_000).map(f64::from)));
+    let matrix = (0..3).map(|column| {
+        let values = Int32Array::from_iter_values((0..1000).map(|row| row * 3 + column));
+        (format!("c{column}"), Arc::new(values) as ArrayRef)
+    });
+    let flags: ArrayRef = Arc::new(BooleanArray::from_iter((0..999).map(|i| Some(i % 3 == 0))));
+    let cases = [
+        (
+            "floats.npy",
+            RecordBatch::try_from_iter([("v", floats)]).unwrap(),
+            "(10000,) float64 49995000 True",
+        ),
+        (
+            "matrix.npy",
+            RecordBatch::try_from_iter(matrix).unwrap(),
+            "(1000, 3) int32 4498500 True",
+        ),
+        (
+            "flags.npy",
+            RecordBatch::try_from_iter([("f", flags)]).unwrap(),
+            "(999,) bool 333 True",
+        ),
+    ];
+    for (name, batch, expected) in cases {
+        let path = dir.path().join(name);
+        // Several batches: the header is rewritten after data that came in several writes.
+        let rows = batch.num_rows();
+        let batches = [
+            batch.slice(0, 400),
+            batch.slice(400, 0),
+            batch.slice(400, rows - 400),
+        ];
+        atio::write(
+            &path,
+            RecordBatchIterator::new(batches.into_iter().map(Ok), batch.schema()),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(numpy_view(&path), expected, "{name}");
+        atio::verify(&path).unwrap();
+    }
+    assert_no_leftovers(dir.path());
+}
+
+/// To a file, npy streams (the header is rewritten at the end), so an array larger than the
+/// plugin's memory limit is written. An object store cannot rewrite a header: there npy
+/// buffers, and the same limit is a clear error.
+#[test]
+fn npy_streams_arrays_larger_than_the_plugin_memory_to_files() {
+    const BATCH: usize = 1 << 16;
+    let rows = 80 * BATCH; // 40 MiB of f64 against a 32 MiB limit.
+    let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Float64, false)]));
+    let batches = || {
+        let batch_schema = schema.clone();
+        let batches = (0..rows / BATCH).map(move |batch| {
+            let first = batch * BATCH;
+            let values = Float64Array::from_iter_values((first..first + BATCH).map(|v| v as f64));
+            RecordBatch::try_new(batch_schema.clone(), vec![Arc::new(values)])
+        });
+        RecordBatchIterator::new(batches, schema.clone())
+    };
+    let options = WriteOptions {
+        limits: PluginLimits {
+            memory: 32 << 20,
+            ..PluginLimits::default()
+        },
+        ..WriteOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    let report = atio::write(&path, batches(), &options).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (header, offset) = npy_header(&bytes);
+    assert!(header.contains("'shape': (5242880,)"), "{header}");
+    assert_eq!(bytes.len(), offset + rows * 8);
+    let last = f64::from_le_bytes(bytes[bytes.len() - 8..].try_into().unwrap());
+    assert_eq!(last, (rows - 1) as f64);
+    assert_eq!(report.hash, xxh3(&bytes));
+
+    let error = atio::write("memory:///big.npy", batches(), &options).unwrap_err();
+    assert!(
+        error.to_string().contains("memory limit of 32 MiB"),
+        "{error}"
+    );
 }
 
 #[test]

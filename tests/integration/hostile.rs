@@ -204,3 +204,106 @@ fn the_cli_maps_plugin_failures_to_exit_code_11() {
     );
     assert_no_leftovers(dir.path());
 }
+
+/// Writes through plugin `header-abuse` in `mode` over an existing target: the committed bytes
+/// (checked against the report's hash), or the error (the original then intact, nothing left).
+fn abuse_header(mode: &str) -> Result<Vec<u8>, atio::Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, b"original").unwrap();
+    let options = WriteOptions {
+        encoder: Some(EncoderChoice::PluginFile(guest_wasm(
+            "atio_test_header_abuse",
+        ))),
+        encoder_options: vec![("mode".into(), mode.into())],
+        ..WriteOptions::default()
+    };
+    let batches = atio::sample::batches(10, 10);
+    let written = atio::write(
+        &target,
+        RecordBatchIterator::new(batches.into_iter().map(Ok), atio::sample::schema()),
+        &options,
+    );
+    match written {
+        Ok(report) => {
+            let bytes = std::fs::read(&target).unwrap();
+            assert_eq!(report.hash, atio::hash::hash_bytes(&bytes), "{mode}");
+            atio::verify(&target).unwrap();
+            Ok(bytes)
+        }
+        Err(error) => {
+            assert_eq!(std::fs::read(&target).unwrap(), b"original", "{mode}");
+            assert_no_leftovers(dir.path());
+            Err(error)
+        }
+    }
+}
+
+#[test]
+fn header_rewrites_are_checked_by_the_host_and_a_refusal_is_final() {
+    assert_eq!(abuse_header("good").unwrap(), b"HEADbody");
+    // A refused reservation is not final: the plugin goes on writing.
+    assert_eq!(
+        String::from_utf8(abuse_header("late").unwrap()).unwrap(),
+        "body;reserve-header comes once, before the first write"
+    );
+    for (mode, expected) in [
+        (
+            "unreserved",
+            "misused its output: rewrite-header without reserve-header",
+        ),
+        (
+            "too-long",
+            "misused its output: rewrite-header of 8 bytes, but 4 were reserved",
+        ),
+        (
+            "beyond-written",
+            "misused its output: rewrite-header of 32 bytes, but only 10 were written",
+        ),
+        // The plugin ignores the refusal and reports success: nothing is committed anyway.
+        (
+            "ignore",
+            "misused its output: rewrite-header of 8 bytes, but 4 were reserved",
+        ),
+        (
+            "oversized",
+            "a header of 65537 bytes is over the 65536-byte limit",
+        ),
+    ] {
+        let error = abuse_header(mode).unwrap_err();
+        assert!(error.to_string().contains(expected), "{mode}: {error}");
+    }
+}
+
+/// 0.1.1 added the header calls; a plugin built against 0.1.0 (without them) still runs.
+#[test]
+fn a_plugin_built_against_the_first_contract_still_runs() {
+    let plugin = guest_wasm("atio_test_contract_0_1_0");
+    let loaded = atio::formats::load_file(&plugin, &PluginLimits::default()).unwrap();
+    assert_eq!(loaded.contract_version, "0.1.0");
+    assert!(
+        loaded
+            .imports
+            .iter()
+            .any(|name| name == "atio:encoder/sink@0.1.0"),
+        "{:?}",
+        loaded.imports
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("lines.txt");
+    let options = WriteOptions {
+        encoder: Some(EncoderChoice::PluginFile(plugin)),
+        ..WriteOptions::default()
+    };
+    let batches = atio::sample::batches(30, 10);
+    atio::write(
+        &target,
+        RecordBatchIterator::new(batches.into_iter().map(Ok), atio::sample::schema()),
+        &options,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&target).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[2].starts_with("batch 3: "), "{text}");
+}

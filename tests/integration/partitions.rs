@@ -459,3 +459,27 @@ fn max_open_files_is_bounded_by_the_plugin_session_pool() {
         assert!(!dir.path().join("pop").exists());
     }
 }
+
+/// npy parts stream with a rewritten header: `_SUCCESS` must list the hash of the final bytes.
+#[test]
+fn npy_parts_are_listed_with_the_hash_of_their_final_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = String::from("dt,v\n");
+    for v in 0..3000 {
+        input.push_str(&format!("2025-01-{},{v}\n", 15 + v % 2));
+    }
+    write_csv(
+        dir.path(),
+        &input,
+        &["arrays/", "--partition-by", "dt", "--format", "npy"],
+    );
+    for (day, rows) in [("15", 1500), ("16", 1500)] {
+        let partition = dir.path().join(format!("arrays/dt=2025-01-{day}"));
+        atio::verify_dir(&partition).unwrap();
+        let bytes = std::fs::read(partition.join("part-00000.npy")).unwrap();
+        let header = String::from_utf8_lossy(&bytes[10..128]);
+        assert!(header.contains(&format!("'shape': ({rows},)")), "{header}");
+        assert_eq!(bytes.len(), 128 + rows * 8);
+    }
+    assert_no_leftovers(dir.path());
+}

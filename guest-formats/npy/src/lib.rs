@@ -11,17 +11,20 @@
 //! rejected in `open` as `unsupported`, naming the column and its type. `.npy` has no nulls: a
 //! null value is `invalid-input`, naming the column.
 //!
-//! # Memory: the data is buffered until `finish`
+//! The header is byte for byte what NumPy's `np.save` writes (version 1.0, padded so the
+//! data starts at a multiple of 64 bytes, with room for the row count to grow to 21 digits),
+//! so the whole file equals `np.save`'s for the same array.
 //!
-//! A `.npy` header states the array's shape, row count included, *before* the data, and the
-//! host's output is append-only: a header cannot be written first and patched later. The
-//! encoder does not know the row count until `finish`, so it keeps the **encoded** data (not
-//! the Arrow batches) in memory and writes header and data at `finish`. Memory use is
-//! therefore the size of the output file (rows × columns × item size, kept in chunks of at least
-//! 1 MiB, never reallocated) plus one batch. If that
-//! memory cannot be allocated, the session fails with `unsupported` (saying how much was
-//! needed) instead of crashing. Formats that stream (Parquet, Arrow IPC) suit data larger than
-//! memory.
+//! # Streaming, and when the data is buffered
+//!
+//! The header states the row count, which is known only at `finish`. Where the host's output
+//! can rewrite a reserved header (a local file, a partition file), the encoder writes a
+//! provisional header, streams the data as it comes and rewrites the header at `finish`:
+//! memory stays at one batch whatever the array's size. Where it cannot (an object-store
+//! upload), the encoder keeps the **encoded** data in memory (in chunks of at least 1 MiB,
+//! never reallocated) and writes header and data at `finish`; memory is then the size of the
+//! output, and if it cannot be allocated the session fails with `unsupported`, saying how much
+//! was needed, instead of crashing.
 
 use std::io::Write;
 
@@ -40,10 +43,14 @@ pub struct NpyEncoder {
     /// Bytes per value.
     width: usize,
     rows: u64,
-    /// The encoded array data, C order, in chunks (no reallocation, so memory stays at the
-    /// data size plus less than [`MIN_CHUNK`]).
+    /// `true`: the data goes straight to the output and the header is rewritten at `finish`.
+    streaming: bool,
+    /// Buffered mode: the encoded array data, C order, in chunks (no reallocation, so memory
+    /// stays at the data size plus less than [`MIN_CHUNK`]).
     chunks: Vec<Vec<u8>>,
     buffered: usize,
+    /// Streaming mode: one batch interleaved row by row (2-D arrays only), reused.
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for NpyEncoder {
@@ -51,6 +58,7 @@ impl std::fmt::Debug for NpyEncoder {
         f.debug_struct("NpyEncoder")
             .field("descr", &self.descr)
             .field("rows", &self.rows)
+            .field("streaming", &self.streaming)
             .field("buffered", &self.buffered)
             .finish_non_exhaustive()
     }
@@ -75,14 +83,30 @@ fn dtype(data_type: &DataType) -> Option<(&'static str, usize)> {
     })
 }
 
-/// The npy v1.0 header for `descr` and `shape`, padded so the data starts at a multiple of 64
-/// bytes, as NumPy writes it.
-fn header(descr: &str, shape: &str) -> Vec<u8> {
-    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    // magic (6) + version (2) + header length (2) + dict + padding + '\n'
-    let unpadded = 10 + dict.len() + 1;
-    let padding = (64 - unpadded % 64) % 64;
-    let header_len = dict.len() + padding + 1;
+/// NumPy's `repr` of the array's shape: `(rows,)` or `(rows, columns)`.
+fn shape(rows: u64, columns: usize) -> String {
+    if columns == 1 {
+        format!("({rows},)")
+    } else {
+        format!("({rows}, {columns})")
+    }
+}
+
+/// The npy v1.0 header as `np.save` writes it (`numpy.lib.format._write_array_header`): the
+/// dict, spaces so the row count could grow to [`GROWTH_AXIS_MAX_DIGITS`] digits in place,
+/// then 1 to 64 spaces and a newline so the data starts at a multiple of 64 bytes. Its length
+/// depends on `descr` and `columns` only, never on `rows`.
+fn header(descr: &str, rows: u64, columns: usize) -> Vec<u8> {
+    let mut dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}, }}",
+        shape(rows, columns)
+    );
+    let digits = rows.to_string().len();
+    dict.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS - digits));
+    // magic (6) + version (2) + header length (2), then the dict, padding and '\n'.
+    let unpadded = dict.len() + 1;
+    let padding = 64 - (10 + unpadded) % 64;
+    let header_len = unpadded + padding;
     let mut out = Vec::with_capacity(10 + header_len);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header_len as u16).to_le_bytes());
@@ -91,6 +115,10 @@ fn header(descr: &str, shape: &str) -> Vec<u8> {
     out.push(b'\n');
     out
 }
+
+/// NumPy's room for the row count in a header (`numpy.lib.format.GROWTH_AXIS_MAX_DIGITS`);
+/// a `u64` has at most 20.
+const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
 /// The raw little-endian bytes of a fixed-width column, without copying (booleans are
 /// expanded to one byte each).
@@ -116,6 +144,17 @@ fn interleave<const W: usize>(columns: &[&[u8]], rows: usize, out: &mut Vec<u8>)
     }
 }
 
+/// Appends `columns` (each `rows` values of `width` bytes) to `out` interleaved row by row.
+fn interleave_into(columns: &[Buffer], rows: usize, width: usize, out: &mut Vec<u8>) {
+    let slices: Vec<&[u8]> = columns.iter().map(|c| c.as_slice()).collect();
+    match width {
+        1 => interleave::<1>(&slices, rows, out),
+        2 => interleave::<2>(&slices, rows, out),
+        4 => interleave::<4>(&slices, rows, out),
+        _ => interleave::<8>(&slices, rows, out),
+    }
+}
+
 /// Smallest buffered chunk: small batches share chunks, large ones get their own.
 const MIN_CHUNK: usize = 1 << 20;
 
@@ -127,7 +166,7 @@ impl Encoder for NpyEncoder {
     fn open(
         schema: SchemaRef,
         _options: &mut Options,
-        out: SinkWriter,
+        mut out: SinkWriter,
     ) -> Result<Self, EncodeError> {
         let fields = schema.fields();
         let Some(first) = fields.first() else {
@@ -153,13 +192,20 @@ impl Encoder for NpyEncoder {
                 first.data_type()
             )));
         }
+        let provisional = header(descr, 0, fields.len());
+        let streaming = out.reserve_header(provisional.len()).is_ok();
+        if streaming {
+            out.write_all(&provisional)?;
+        }
         Ok(Self {
             out,
             descr,
             width,
             rows: 0,
+            streaming,
             chunks: Vec::new(),
             buffered: 0,
+            scratch: Vec::new(),
             schema,
         })
     }
@@ -179,53 +225,58 @@ impl Encoder for NpyEncoder {
         if needed == 0 {
             return Ok(());
         }
-        let fits = self
-            .chunks
-            .last()
-            .is_some_and(|c| c.capacity() - c.len() >= needed);
-        if !fits {
-            let mut chunk = Vec::new();
-            if chunk.try_reserve_exact(needed.max(MIN_CHUNK)).is_err() {
-                return Err(EncodeError::unsupported(format!(
-                    "out of memory: npy keeps the whole array in memory until the end \
-                     ({} bytes so far, {needed} more needed); use a streaming format such as \
-                     parquet or arrow for data this large",
-                    self.buffered
-                )));
-            }
-            self.chunks.push(chunk);
-        }
-        let data = self.chunks.last_mut().expect("pushed above");
         let columns: Vec<Buffer> = batch.columns().iter().map(column_bytes).collect();
-        if let [only] = columns.as_slice() {
-            data.extend_from_slice(only);
-        } else {
-            let slices: Vec<&[u8]> = columns.iter().map(|c| c.as_slice()).collect();
-            match self.width {
-                1 => interleave::<1>(&slices, rows, data),
-                2 => interleave::<2>(&slices, rows, data),
-                4 => interleave::<4>(&slices, rows, data),
-                _ => interleave::<8>(&slices, rows, data),
+        if self.streaming {
+            if let [only] = columns.as_slice() {
+                self.out.write_all(only)?;
+            } else {
+                self.scratch.clear();
+                interleave_into(&columns, rows, self.width, &mut self.scratch);
+                self.out.write_all(&self.scratch)?;
             }
+        } else {
+            let fits = self
+                .chunks
+                .last()
+                .is_some_and(|c| c.capacity() - c.len() >= needed);
+            if !fits {
+                let mut chunk = Vec::new();
+                if chunk.try_reserve_exact(needed.max(MIN_CHUNK)).is_err() {
+                    return Err(EncodeError::unsupported(format!(
+                        "out of memory: this output cannot rewrite a header (an object-store \
+                         upload), so npy keeps the whole array in memory until the end \
+                         ({} bytes so far, {needed} more needed); write it to a local file, \
+                         or use a streaming format such as parquet or arrow",
+                        self.buffered
+                    )));
+                }
+                self.chunks.push(chunk);
+            }
+            let data = self.chunks.last_mut().expect("pushed above");
+            if let [only] = columns.as_slice() {
+                data.extend_from_slice(only);
+            } else {
+                interleave_into(&columns, rows, self.width, data);
+            }
+            self.buffered += needed;
         }
-        self.buffered += needed;
         self.rows += rows as u64;
         Ok(())
     }
 
     fn finish(mut self) -> Result<Summary, EncodeError> {
-        let cols = self.schema.fields().len();
-        let shape = if cols == 1 {
-            format!("({},)", self.rows)
+        let columns = self.schema.fields().len();
+        let header = header(self.descr, self.rows, columns);
+        if self.streaming {
+            self.out.rewrite_header(&header)?;
         } else {
-            format!("({}, {})", self.rows, cols)
-        };
-        self.out.write_all(&header(self.descr, &shape))?;
-        for chunk in std::mem::take(&mut self.chunks) {
-            self.out.write_all(&chunk)?;
+            self.out.write_all(&header)?;
+            for chunk in std::mem::take(&mut self.chunks) {
+                self.out.write_all(&chunk)?;
+            }
         }
         Ok(Summary::new()
-            .with("shape", shape)
+            .with("shape", shape(self.rows, columns))
             .with("dtype", self.descr))
     }
 }

@@ -18,15 +18,77 @@ fn split(bytes: &[u8]) -> (String, &[u8]) {
 }
 
 #[test]
-fn header_layout() {
-    let h = header("<f8", "(3,)");
-    assert_eq!(h.len() % 64, 0);
-    let (dict, rest) = split(&h);
+fn header_layout_is_numpys_and_does_not_depend_on_the_row_count() {
+    // `np.save(f, np.zeros(1_000_000))` (NumPy 2.x) starts with these 128 bytes.
+    let mut expected = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+    expected.extend_from_slice(b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000,), }");
+    expected.resize(127, b' ');
+    expected.push(b'\n');
+    assert_eq!(header("<f8", 1_000_000, 1), expected);
+    for columns in [1, 3] {
+        let size = header("<i4", 0, columns).len();
+        assert_eq!(size % 64, 0);
+        assert_eq!(header("<i4", u64::MAX, columns).len(), size);
+    }
+    let two_d = header("<i4", 5, 3);
+    let (dict, rest) = split(&two_d);
     assert_eq!(
         dict,
-        "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
+        "{'descr': '<i4', 'fortran_order': False, 'shape': (5, 3), }"
     );
     assert!(rest.is_empty());
+}
+
+#[test]
+fn streamed_and_buffered_outputs_are_identical() {
+    let a: ArrayRef = Arc::new(Float64Array::from_iter_values((0..3000).map(f64::from)));
+    let b: ArrayRef = Arc::new(Float64Array::from_iter_values(
+        (0..3000).map(|v| -f64::from(v)),
+    ));
+    let one = RecordBatch::try_from_iter([("a", a.clone())]).unwrap();
+    let two = RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap();
+    for batch in [one, two] {
+        let batches = [
+            batch.slice(0, 1000),
+            batch.slice(1000, 0),
+            batch.slice(1000, 2000),
+        ];
+        let mut streamed = Harness::<NpyEncoder>::open(&batch.schema(), &[]).unwrap();
+        let mut buffered = Harness::<NpyEncoder>::open_append_only(&batch.schema(), &[]).unwrap();
+        for b in &batches {
+            streamed.write_batch(b).unwrap();
+            buffered.write_batch(b).unwrap();
+        }
+        // Buffering sends nothing before `finish` (streaming: see the next test).
+        assert!(buffered.output().is_empty());
+        let (streamed, buffered) = (streamed.finish().unwrap(), buffered.finish().unwrap());
+        assert_eq!(streamed.bytes, buffered.bytes);
+        assert_eq!(streamed.summary, buffered.summary);
+        assert_eq!(
+            streamed.bytes,
+            Harness::<NpyEncoder>::encode(&batch.schema(), &[], std::slice::from_ref(&batch))
+                .unwrap()
+                .bytes
+        );
+    }
+}
+
+#[test]
+fn streaming_sends_whole_batches_without_waiting_for_finish() {
+    let a: ArrayRef = Arc::new(Int64Array::from_iter_values(0..(1 << 18)));
+    let b = RecordBatch::try_from_iter([("a", a)]).unwrap();
+    let mut h = Harness::<NpyEncoder>::open(&b.schema(), &[]).unwrap();
+    h.write_batch(&b).unwrap();
+    h.write_batch(&b).unwrap();
+    // 2 MiB of data: everything but the last partial chunk has reached the host.
+    let sent = h.output();
+    assert!(sent.len() >= 2 << 20, "{} bytes sent", sent.len());
+    let (dict, _) = split(&sent);
+    assert!(dict.contains("'shape': (0,)"), "provisional header: {dict}");
+    let done = h.finish().unwrap();
+    let (dict, data) = split(&done.bytes);
+    assert!(dict.contains("'shape': (524288,)"), "{dict}");
+    assert_eq!(data.len(), 524_288 * 8);
 }
 
 #[test]
@@ -140,11 +202,14 @@ fn rejects_unsupported_schemas_and_nulls() {
 }
 
 #[test]
-fn many_batches_share_chunks_and_stream_out() {
+fn buffered_batches_share_chunks() {
     let a: ArrayRef = Arc::new(Float64Array::from_iter_values((0..1000).map(f64::from)));
     let b = RecordBatch::try_from_iter([("a", a)]).unwrap();
-    let batches: Vec<RecordBatch> = (0..500).map(|_| b.clone()).collect();
-    let done = Harness::<NpyEncoder>::encode(&b.schema(), &[], &batches).unwrap();
+    let mut h = Harness::<NpyEncoder>::open_append_only(&b.schema(), &[]).unwrap();
+    for _ in 0..500 {
+        h.write_batch(&b).unwrap();
+    }
+    let done = h.finish().unwrap();
     let (_, data) = split(&done.bytes);
     assert_eq!(data.len(), 500 * 1000 * 8);
     assert_eq!(f64::from_le_bytes(data[8..16].try_into().unwrap()), 1.0);

@@ -17,6 +17,14 @@ impl RawOutput for HostOutput {
     fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.0.write(bytes)
     }
+
+    fn reserve_header(&mut self, size: u32) -> Result<(), String> {
+        self.0.reserve_header(size)
+    }
+
+    fn rewrite_header(&mut self, header: &[u8]) -> Result<(), String> {
+        self.0.rewrite_header(header)
+    }
 }
 
 /// The WIT `session` resource for encoder `E`.

@@ -118,7 +118,7 @@ pub use crate::info::{FinishedSummary, FormatInfo, OptionSpec, Summary};
 #[doc(inline)]
 pub use crate::options::Options;
 #[doc(inline)]
-pub use crate::sink::{SINK_BUFFER_SIZE, SinkRejected, SinkWriter};
+pub use crate::sink::{MAX_HEADER_SIZE, SINK_BUFFER_SIZE, SinkRejected, SinkWriter};
 
 /// The Arrow record batch type encoders receive.
 pub use arrow_array::RecordBatch;

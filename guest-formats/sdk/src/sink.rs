@@ -17,7 +17,16 @@ pub const SINK_BUFFER_SIZE: usize = 1 << 20;
 pub(crate) trait RawOutput: Send {
     /// Appends `bytes`; an `Err` carries the host's message and is final.
     fn write(&mut self, bytes: &[u8]) -> Result<(), String>;
+
+    /// `output.reserve-header`: an `Err` says why this output cannot rewrite (not final).
+    fn reserve_header(&mut self, size: u32) -> Result<(), String>;
+
+    /// `output.rewrite-header`; an `Err` carries the host's message and is final.
+    fn rewrite_header(&mut self, header: &[u8]) -> Result<(), String>;
 }
+
+/// Largest header [`SinkWriter::reserve_header`] accepts (the host's limit): 64 KiB.
+pub const MAX_HEADER_SIZE: usize = 1 << 16;
 
 /// The error [`SinkWriter`] returns (inside an [`io::Error`] of kind
 /// [`io::ErrorKind::Other`]) once the host has refused bytes.
@@ -97,16 +106,18 @@ impl SinkState {
             return Ok(());
         }
         let output = self.output.as_mut().expect("checked above");
-        match output.write(bytes) {
-            Ok(()) => {
-                self.sent += bytes.len() as u64;
-                Ok(())
-            }
-            Err(message) => {
-                self.error = Some(message.clone());
-                Err(SinkRejected::new(message).into_io_error())
-            }
-        }
+        let sent = output.write(bytes);
+        self.settle(sent)?;
+        self.sent += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Makes a host refusal sticky.
+    fn settle(&mut self, outcome: Result<(), String>) -> io::Result<()> {
+        outcome.map_err(|message| {
+            self.error = Some(message.clone());
+            SinkRejected::new(message).into_io_error()
+        })
     }
 
     fn flush_buf(&mut self) -> io::Result<()> {
@@ -179,6 +190,46 @@ impl SinkWriter {
     /// The host's message if the host has refused bytes.
     pub fn rejected(&self) -> Option<String> {
         lock(&self.state).error.clone()
+    }
+
+    /// Asks the host to let this encoder overwrite the first `size` bytes it writes later, with
+    /// [`rewrite_header`](Self::rewrite_header): for a format whose header states something
+    /// only the end knows (a row count), so it can write a provisional header and stream the
+    /// rest instead of buffering everything until `finish`.
+    ///
+    /// Call it before writing anything; `size` is at most [`MAX_HEADER_SIZE`]. `Err` carries
+    /// the host's reason when this output cannot rewrite (an object-store upload sends its
+    /// first part away early): the session goes on, and the encoder must buffer and write its
+    /// header first instead.
+    pub fn reserve_header(&mut self, size: usize) -> Result<(), String> {
+        let mut s = lock(&self.state);
+        s.check().map_err(|error| error.to_string())?;
+        if s.sent > 0 || !s.buf.is_empty() {
+            return Err("reserve_header must come before the first write".into());
+        }
+        let size = u32::try_from(size)
+            .ok()
+            .filter(|size| *size as usize <= MAX_HEADER_SIZE)
+            .ok_or_else(|| format!("a header of {size} bytes is over {MAX_HEADER_SIZE}"))?;
+        s.output
+            .as_mut()
+            .expect("checked above")
+            .reserve_header(size)
+    }
+
+    /// Overwrites the first `header.len()` bytes of the output (sending what is buffered
+    /// first): they must have been written already and lie within the size given to
+    /// [`reserve_header`](Self::reserve_header). The output's length is unchanged. A refusal
+    /// is final, like a refused write.
+    pub fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
+        let mut s = lock(&self.state);
+        s.flush_buf()?;
+        let rewritten = s
+            .output
+            .as_mut()
+            .expect("checked by flush_buf")
+            .rewrite_header(header);
+        s.settle(rewritten)
     }
 }
 
@@ -303,6 +354,19 @@ mod tests {
             r.bytes.extend_from_slice(bytes);
             Ok(())
         }
+
+        fn reserve_header(&mut self, _size: u32) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn rewrite_header(&mut self, header: &[u8]) -> Result<(), String> {
+            let mut r = self.0.lock().unwrap();
+            if header.len() > r.bytes.len() {
+                return Err("header longer than the output".into());
+            }
+            r.bytes[..header.len()].copy_from_slice(header);
+            Ok(())
+        }
     }
 
     fn sink(limit: Option<usize>) -> (SinkWriter, SinkHandle, Arc<Mutex<Rec>>) {
@@ -371,6 +435,28 @@ mod tests {
         assert!(w.flush().is_err());
         assert_eq!(h.rejected().as_deref(), Some(expected.message()));
         assert_eq!(rec.lock().unwrap().writes, vec![SINK_BUFFER_SIZE]);
+        assert!(h.finish().is_err());
+    }
+
+    #[test]
+    fn a_header_is_reserved_before_writing_and_rewritten_after_the_buffer_is_sent() {
+        let (mut w, h, rec) = sink(None);
+        assert!(w.reserve_header(MAX_HEADER_SIZE + 1).is_err());
+        w.reserve_header(4).unwrap();
+        w.write_all(b"....body").unwrap();
+        assert!(
+            w.reserve_header(4).is_err(),
+            "reserving after a write is refused"
+        );
+        w.rewrite_header(b"HEAD").unwrap();
+        assert_eq!(rec.lock().unwrap().bytes, b"HEADbody");
+        // A refused rewrite is final, like a refused write.
+        let error = w.rewrite_header(&[0; 9]).unwrap_err();
+        assert_eq!(
+            EncodeError::from(error),
+            EncodeError::SinkRejected("header longer than the output".into())
+        );
+        assert!(w.write_all(b"x").is_err());
         assert!(h.finish().is_err());
     }
 

@@ -47,6 +47,10 @@ struct Recorded {
     bytes: Vec<u8>,
     writes: Vec<usize>,
     limit: Option<usize>,
+    /// `false`: refuses `reserve-header`, like an object-store upload.
+    rewritable: bool,
+    /// The size accepted by `reserve-header`.
+    reserved: Option<usize>,
 }
 
 /// An in-memory `output` that records every host write and can refuse bytes past a limit.
@@ -63,6 +67,37 @@ impl RawOutput for RecordingOutput {
         r.bytes.extend_from_slice(bytes);
         r.writes.push(bytes.len());
         Ok(())
+    }
+
+    // The host's rules, so encoders meet them in unit tests.
+    fn reserve_header(&mut self, size: u32) -> Result<(), String> {
+        let mut r = self.0.lock().unwrap();
+        if !r.rewritable {
+            return Err("this test output is append-only".into());
+        }
+        if !r.bytes.is_empty() || r.reserved.is_some() {
+            return Err("reserve-header after a write or a second time".into());
+        }
+        if size as usize > crate::MAX_HEADER_SIZE {
+            return Err(format!("a header of {size} bytes is over the limit"));
+        }
+        r.reserved = Some(size as usize);
+        Ok(())
+    }
+
+    fn rewrite_header(&mut self, header: &[u8]) -> Result<(), String> {
+        let mut r = self.0.lock().unwrap();
+        match r.reserved {
+            Some(reserved) if header.len() <= reserved && header.len() <= r.bytes.len() => {
+                r.bytes[..header.len()].copy_from_slice(header);
+                Ok(())
+            }
+            reserved => Err(format!(
+                "rewrite-header of {} bytes, {reserved:?} reserved, {} written",
+                header.len(),
+                r.bytes.len()
+            )),
+        }
     }
 }
 
@@ -94,8 +129,18 @@ impl<E> fmt::Debug for Harness<E> {
 
 impl<E: Encoder> Harness<E> {
     /// Opens a session for `schema` with `options`, like the host's `session.open`.
+    /// Its output can rewrite a reserved header, like a local file's.
     pub fn open(schema: &Schema, options: &[(&str, &str)]) -> Result<Self, EncodeError> {
-        Self::open_inner(schema, options, None)
+        Self::open_inner(schema, options, None, true)
+    }
+
+    /// Like [`Harness::open`], but the output refuses `reserve-header`, like an object-store
+    /// upload's: for testing an encoder's buffering path.
+    pub fn open_append_only(
+        schema: &Schema,
+        options: &[(&str, &str)],
+    ) -> Result<Self, EncodeError> {
+        Self::open_inner(schema, options, None, false)
     }
 
     /// Like [`Harness::open`], but the output refuses any write that would take it past
@@ -105,19 +150,21 @@ impl<E: Encoder> Harness<E> {
         options: &[(&str, &str)],
         limit: usize,
     ) -> Result<Self, EncodeError> {
-        Self::open_inner(schema, options, Some(limit))
+        Self::open_inner(schema, options, Some(limit), true)
     }
 
     fn open_inner(
         schema: &Schema,
         options: &[(&str, &str)],
         limit: Option<usize>,
+        rewritable: bool,
     ) -> Result<Self, EncodeError> {
         let mut stream = StreamWriter::try_new(Vec::new(), schema)
             .map_err(|e| EncodeError::internal(format!("test harness: {e}")))?;
         let schema_bytes = std::mem::take(stream.get_mut());
         let recorded = Arc::new(Mutex::new(Recorded {
             limit,
+            rewritable,
             ..Recorded::default()
         }));
         let options = options

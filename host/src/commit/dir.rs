@@ -64,6 +64,19 @@ pub struct DirFile {
     relative: String,
     hasher: ContentHasher,
     bytes: u64,
+    /// The header was overwritten: `hasher` no longer describes the content.
+    header_rewritten: bool,
+}
+
+impl DirFile {
+    /// Overwrites the first `header.len()` bytes, all written already; the content hash is
+    /// then taken from the file when it is added.
+    pub fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
+        interrupt::check()?;
+        fs::rewrite_header(&self.file, header, self.bytes)?;
+        self.header_rewritten = true;
+        Ok(())
+    }
 }
 
 impl Write for DirFile {
@@ -261,8 +274,9 @@ impl StagedDir {
                 }
             }
         }
+        // Readable too: a rewritten header means hashing the content again from the file.
         let flags =
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(
             &*self.staging,
             &relative_path,
@@ -275,6 +289,7 @@ impl StagedDir {
             relative: relative.to_owned(),
             hasher: ContentHasher::new(),
             bytes: 0,
+            header_rewritten: false,
         })
     }
 
@@ -282,6 +297,9 @@ impl StagedDir {
     pub fn add(&mut self, mut file: DirFile, rows: Option<u64>) -> Result<()> {
         let path = self.staging_path.join(&file.relative);
         file.file.flush().at(Step::Write, &path)?;
+        if file.header_rewritten {
+            file.hasher = fs::rehash(&file.file, file.bytes).at(Step::Write, &path)?;
+        }
         if self.options.fsync() {
             file.file.sync_all().at(Step::Fsync, &path)?;
         }

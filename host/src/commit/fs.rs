@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Stat};
 use rustix::io::Errno;
 
 use crate::error::{Error, ErrorKind, IoContext, Result, Step};
+use crate::hash::ContentHasher;
 use crate::options::Symlinks;
 
 use super::staging;
@@ -90,7 +92,8 @@ impl Target {
     /// the permissions given (the umask applies).
     pub fn create_staging(&self, for_name: &OsStr, mode: u32) -> Result<(OsString, File)> {
         let flags =
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            // Readable too: a rewritten header means hashing the content again from the file.
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         loop {
             let name = staging::new_name(for_name);
             match rustix::fs::openat(&*self.dir, &name, flags, Mode::from_raw_mode(mode)) {
@@ -175,6 +178,35 @@ fn follow_symlinks(path: &Path) -> Result<PathBuf> {
 }
 
 /// Opens a directory for `*at` calls and fsync.
+/// Overwrites the first `header.len()` bytes of a staging file of `written` bytes (an encoder's
+/// `output.rewrite-header`). The content hash streamed so far no longer holds: see [`rehash`].
+pub(crate) fn rewrite_header(file: &File, header: &[u8], written: u64) -> io::Result<()> {
+    if header.len() as u64 > written {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a header of {} bytes is longer than the {written} bytes written",
+                header.len()
+            ),
+        ));
+    }
+    file.write_all_at(header, 0)
+}
+
+/// The content hash of a staging file's `len` bytes, read back from the file.
+pub(crate) fn rehash(file: &File, len: u64) -> io::Result<ContentHasher> {
+    let mut hasher = ContentHasher::new();
+    let mut buffer = vec![0; (1 << 20).min(len as usize)];
+    let mut offset = 0;
+    while offset < len {
+        let chunk = &mut buffer[..(len - offset).min(1 << 20) as usize];
+        file.read_exact_at(chunk, offset)?;
+        hasher.update(chunk);
+        offset += chunk.len() as u64;
+    }
+    Ok(hasher)
+}
+
 pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd> {
     rustix::fs::open(
         path,

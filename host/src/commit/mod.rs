@@ -67,6 +67,8 @@ pub struct AtomicFile {
     target_lock: Option<TargetLock>,
     /// A write failed: the content is unknown, so `commit` refuses.
     poisoned: bool,
+    /// The header was overwritten: `hasher` no longer describes the content.
+    header_rewritten: bool,
 }
 
 /// The live staging file.
@@ -131,6 +133,7 @@ impl AtomicFile {
             run_id: new_run_id(),
             target_lock,
             poisoned: false,
+            header_rewritten: false,
         })
     }
 
@@ -195,6 +198,29 @@ impl AtomicFile {
         }
     }
 
+    /// Overwrites the first `header.len()` bytes, all written already (an encoder's
+    /// `output.rewrite-header`). The content hash is then taken from the file at commit.
+    pub fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
+        if self.poisoned {
+            return Err(io::Error::other(
+                "atio: an earlier write to this file failed",
+            ));
+        }
+        let bytes = self.bytes;
+        let rewritten = fs::rewrite_header(&self.staged()?.file, header, bytes);
+        match rewritten {
+            Ok(()) => {
+                self.header_rewritten = true;
+                Ok(())
+            }
+            Err(error) => {
+                // Part of the header may have been written: the content is unknown.
+                self.poisoned = true;
+                Err(error)
+            }
+        }
+    }
+
     fn staged(&mut self) -> io::Result<&mut Staged> {
         interrupt::check()?;
         self.staged
@@ -228,6 +254,9 @@ impl AtomicFile {
             )
         })?;
         staged.file.flush().at(Step::Write, &staging_path)?;
+        if self.header_rewritten {
+            self.hasher = fs::rehash(&staged.file, self.bytes).at(Step::Write, &staging_path)?;
+        }
         if let Some(previous) = &self.target.existing {
             fs::copy_mode_and_owner(&staged.file, previous, &staging_path)?;
         }

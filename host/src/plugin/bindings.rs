@@ -4,6 +4,8 @@ use wasmtime::component::{Linker, Resource, ResourceTable, ResourceType, WasmLis
 use wasmtime::{AsContext, ResourceLimiter, StoreContextMut, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::CONTRACT_VERSION;
+use super::destination::MAX_HEADER_SIZE;
 use super::stderr::StderrCapture;
 use super::writer::WriterThread;
 
@@ -33,8 +35,28 @@ pub(crate) struct State {
     pub written: u64,
     /// Refuse output beyond this many bytes.
     pub quota: Option<u64>,
-    /// Why the sink refused bytes (quota), when it was not an I/O error.
-    pub refusal: Option<String>,
+    /// Why the sink refused bytes, when it was not an I/O error; final.
+    pub refusal: Option<Refusal>,
+    /// The header size the guest reserved (`output.reserve-header`).
+    pub header: Option<u32>,
+}
+
+/// Why the sink refused the guest, other than an I/O error.
+#[derive(Debug, Clone)]
+pub(crate) enum Refusal {
+    /// `--plugin-output-quota` reached.
+    Quota(String),
+    /// The guest broke the `output` contract (e.g. a header rewrite it did not reserve).
+    Misuse(String),
+}
+
+impl Refusal {
+    /// What the guest is told.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Quota(message) | Self::Misuse(message) => message,
+        }
+    }
 }
 
 impl State {
@@ -55,12 +77,20 @@ impl State {
             written: 0,
             quota,
             refusal: None,
+            header: None,
         }
     }
 
     /// The guest's stderr so far, trimmed, for error messages.
     pub fn stderr_text(&self) -> String {
         self.stderr.text()
+    }
+
+    /// Records a final refusal; the message for the guest.
+    fn refuse(&mut self, refusal: Refusal) -> String {
+        let message = refusal.message().to_owned();
+        self.refusal = Some(refusal);
+        message
     }
 
     pub fn new_output(&mut self) -> wasmtime::Result<Resource<Output>> {
@@ -86,13 +116,13 @@ fn write_output(
 ) -> wasmtime::Result<(Result<(), String>,)> {
     let state = store.data_mut();
     if let Some(refusal) = &state.refusal {
-        return Ok((Err(refusal.clone()),));
+        return Ok((Err(refusal.message().to_owned()),));
     }
     let after = state.written + bytes.len() as u64;
     if let Some(quota) = state.quota.filter(|quota| after > *quota) {
-        let refusal = format!("output quota of {quota} bytes exceeded");
-        state.refusal = Some(refusal.clone());
-        return Ok((Err(refusal),));
+        return Ok((Err(state.refuse(Refusal::Quota(format!(
+            "output quota of {quota} bytes exceeded"
+        )))),));
     }
     let Some(output) = state.output.as_mut() else {
         return Ok((Err("the output is closed".into()),));
@@ -110,6 +140,66 @@ fn write_output(
     Ok((sent,))
 }
 
+/// `output.reserve-header`: accepted when the destination can rewrite and nothing has been
+/// written yet. A refusal is not final: the guest buffers instead.
+fn reserve_header(
+    mut store: StoreContextMut<'_, State>,
+    (_output, size): (Resource<Output>, u32),
+) -> wasmtime::Result<(Result<(), String>,)> {
+    let state = store.data_mut();
+    let reserved = match &state.output {
+        None => Err("the output is closed".to_owned()),
+        Some(output) if !output.rewritable() => Err(
+            "this output cannot rewrite a header (an object-store upload sends its first part \
+             away early); write the header first"
+                .to_owned(),
+        ),
+        Some(_) if state.written > 0 || state.header.is_some() => {
+            Err("reserve-header comes once, before the first write".to_owned())
+        }
+        Some(_) if size > MAX_HEADER_SIZE => Err(format!(
+            "a header of {size} bytes is over the {MAX_HEADER_SIZE}-byte limit"
+        )),
+        Some(_) => {
+            state.header = Some(size);
+            Ok(())
+        }
+    };
+    Ok((reserved,))
+}
+
+/// `output.rewrite-header`: checked against the reservation and the bytes written, then queued
+/// after every chunk before it. A refusal is final.
+fn rewrite_header(
+    mut store: StoreContextMut<'_, State>,
+    (_output, header): (Resource<Output>, Vec<u8>),
+) -> wasmtime::Result<(Result<(), String>,)> {
+    let state = store.data_mut();
+    if let Some(refusal) = &state.refusal {
+        return Ok((Err(refusal.message().to_owned()),));
+    }
+    let len = header.len() as u64;
+    let misuse = match state.header {
+        None => Some("rewrite-header without reserve-header".to_owned()),
+        Some(reserved) if len > u64::from(reserved) => Some(format!(
+            "rewrite-header of {len} bytes, but {reserved} were reserved"
+        )),
+        Some(_) if len > state.written => Some(format!(
+            "rewrite-header of {len} bytes, but only {} were written",
+            state.written
+        )),
+        Some(_) => None,
+    };
+    if let Some(misuse) = misuse {
+        return Ok((Err(state.refuse(Refusal::Misuse(misuse))),));
+    }
+    let rewritten = match state.output.as_mut() {
+        Some(output) => output.rewrite_header(header),
+        None => Err("the output is closed".into()),
+    };
+    Ok((rewritten,))
+}
+
 /// Links WASI (the allowlist check has already refused filesystem, sockets and http importers;
 /// the context has no preopens and denies every socket) and the sink.
 /// Built once per process: defining every WASI function costs milliseconds per plugin load.
@@ -118,7 +208,7 @@ pub(crate) fn linker(engine: &'static wasmtime::Engine) -> Result<&'static Linke
     let build = || -> wasmtime::Result<Linker<State>> {
         let mut linker = Linker::<State>::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        let mut sink = linker.instance("atio:encoder/sink@0.1.0")?;
+        let mut sink = linker.instance(&format!("atio:encoder/sink@{CONTRACT_VERSION}"))?;
         sink.resource(
             "output",
             ResourceType::host::<Output>(),
@@ -131,6 +221,8 @@ pub(crate) fn linker(engine: &'static wasmtime::Engine) -> Result<&'static Linke
             },
         )?;
         sink.func_wrap("[method]output.write", write_output)?;
+        sink.func_wrap("[method]output.reserve-header", reserve_header)?;
+        sink.func_wrap("[method]output.rewrite-header", rewrite_header)?;
         Ok(linker)
     };
     LINKER

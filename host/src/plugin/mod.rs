@@ -7,13 +7,13 @@
 
 mod bindings;
 pub mod cache;
+mod destination;
 mod engine;
 mod imports;
 mod stderr;
 mod writer;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -27,13 +27,14 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use crate::error::{Error, ErrorKind, Result, Step};
-use bindings::{EncodeError, EncoderPlugin, EncoderPluginPre, State};
+use bindings::{EncodeError, EncoderPlugin, EncoderPluginPre, Refusal, State};
 pub use cache::{LoadSource, cache_dir};
+pub use destination::{Destination, MAX_HEADER_SIZE};
 pub use engine::MAX_LIVE_SESSIONS;
 use writer::WriterThread;
 
 /// The `atio:encoder` contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.1.1";
 
 /// Resource limits applied to every plugin call.
 #[derive(Clone, Debug, Serialize)]
@@ -324,7 +325,7 @@ impl Plugin {
 
     /// Starts encoding one output: `destination` receives every byte the plugin writes, and is
     /// handed back by [`Session::finish`].
-    pub fn open<W: Write + Send + 'static>(
+    pub fn open<W: Destination>(
         self: &Arc<Self>,
         schema: &SchemaRef,
         options: &[(String, String)],
@@ -450,19 +451,25 @@ impl Instance {
         Error::new(ErrorKind::Plugin, step, path, message)
     }
 
+    /// The sink refused the plugin (quota, contract misuse), whatever the plugin said.
+    fn refused(&self, refusal: Refusal, step: Step, path: &Path) -> Error {
+        let message = match refusal {
+            Refusal::Quota(message) => {
+                format!("{}: {message} (see --plugin-output-quota)", self.name)
+            }
+            Refusal::Misuse(message) => format!("{}: misused its output: {message}", self.name),
+        };
+        Error::new(ErrorKind::Plugin, step, path, message)
+    }
+
     /// The plugin returned an `encode-error`.
     fn refusal(&mut self, error: EncodeError, step: Step, path: &Path) -> Error {
         let state = self.store.data_mut();
         if let Some(io_error) = state.output.as_mut().and_then(WriterThread::take_error) {
             return Error::io(Step::Write, path, io_error);
         }
-        if let Some(refusal) = &state.refusal {
-            return Error::new(
-                ErrorKind::Plugin,
-                step,
-                path,
-                format!("{}: {refusal} (see --plugin-output-quota)", self.name),
-            );
+        if let Some(refusal) = state.refusal.clone() {
+            return self.refused(refusal, step, path);
         }
         let (kind, what, message) = match error {
             EncodeError::InvalidOptions(message) => {
@@ -554,7 +561,7 @@ impl Session {
     }
 
     /// Finishes the output and hands the destination back.
-    pub fn finish<W: Write + Send + 'static>(mut self) -> Result<Finished<W>> {
+    pub fn finish<W: Destination>(mut self) -> Result<Finished<W>> {
         let Some(handle) = self.handle else {
             return Err(Error::new(
                 ErrorKind::Plugin,
@@ -570,6 +577,10 @@ impl Session {
         })?;
         self.handle = None;
         let _ = handle.resource_drop(&mut self.instance.store);
+        // A plugin that ignored a refusal and finished anyway does not get its output committed.
+        if let Some(refusal) = self.instance.store.data().refusal.clone() {
+            return Err(self.instance.refused(refusal, Step::Encode, &self.path));
+        }
         let state = self.instance.store.data_mut();
         let destination = state
             .output

@@ -4,38 +4,39 @@
 //! copied out of guest memory), through a short bounded queue that keeps memory flat; written
 //! chunks come back to be filled again, so steady state allocates nothing.
 
-use std::any::Any;
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use super::destination::AnyDestination;
+
 /// Chunks (of up to the guest's sink buffer, 1 MiB) waiting for the writer thread.
 const QUEUE: usize = 4;
 
-/// Where a session's output goes: any `Write`, recoverable as its concrete type afterwards.
-pub(crate) trait Destination: Write + Send + Any {
-    fn into_any(self: Box<Self>) -> Box<dyn Any>;
-}
-
-impl<W: Write + Send + Any> Destination for W {
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
+/// What the writer thread does next, in the order the guest asked.
+enum Message {
+    /// Append the bytes.
+    Write(Vec<u8>),
+    /// Overwrite the start of what was written (`output.rewrite-header`).
+    RewriteHeader(Vec<u8>),
 }
 
 /// A destination owned by its writer thread.
 pub(crate) struct WriterThread {
-    chunks: Option<SyncSender<Vec<u8>>>,
+    chunks: Option<SyncSender<Message>>,
     /// Written chunks, emptied, for reuse.
     written: Receiver<Vec<u8>>,
-    worker: Option<JoinHandle<Box<dyn Destination>>>,
+    worker: Option<JoinHandle<Box<dyn AnyDestination>>>,
+    /// Whether the destination can rewrite a header.
+    rewritable: bool,
     /// The first write error; once set, later chunks are refused.
     error: Arc<Mutex<Option<io::Error>>>,
 }
 
 impl WriterThread {
-    pub(crate) fn spawn(destination: Box<dyn Destination>) -> io::Result<Self> {
+    pub(crate) fn spawn(destination: Box<dyn AnyDestination>) -> io::Result<Self> {
+        let rewritable = destination.can_rewrite_header();
         let (chunks, queue) = sync_channel(QUEUE);
         // Room for every chunk in flight: queued, being written, and being filled.
         let (recycle, written) = sync_channel(QUEUE + 2);
@@ -50,8 +51,14 @@ impl WriterThread {
             chunks: Some(chunks),
             written,
             worker: Some(worker),
+            rewritable,
             error,
         })
+    }
+
+    /// Whether the destination can rewrite a header.
+    pub(crate) fn rewritable(&self) -> bool {
+        self.rewritable
     }
 
     /// An empty chunk to fill: a written one if there is one, else a new one.
@@ -61,10 +68,19 @@ impl WriterThread {
 
     /// Queues a chunk (waiting while the queue is full). Refused once a write has failed.
     pub(crate) fn send(&mut self, chunk: Vec<u8>) -> Result<(), String> {
+        self.queue(Message::Write(chunk))
+    }
+
+    /// Queues a header rewrite, after every chunk sent before it.
+    pub(crate) fn rewrite_header(&mut self, header: Vec<u8>) -> Result<(), String> {
+        self.queue(Message::RewriteHeader(header))
+    }
+
+    fn queue(&mut self, message: Message) -> Result<(), String> {
         if let Some(error) = &*self.error.lock().unwrap_or_else(PoisonError::into_inner) {
             return Err(error.to_string());
         }
-        let sent = self.chunks.as_ref().map(|chunks| chunks.send(chunk));
+        let sent = self.chunks.as_ref().map(|chunks| chunks.send(message));
         match sent {
             Some(Ok(())) => Ok(()),
             _ => Err("the output is closed".into()),
@@ -73,7 +89,7 @@ impl WriterThread {
 
     /// Waits for every queued chunk to be written and flushed; the destination, or the first
     /// write error.
-    pub(crate) fn finish(mut self) -> io::Result<Box<dyn Destination>> {
+    pub(crate) fn finish(mut self) -> io::Result<Box<dyn AnyDestination>> {
         let destination = self.join();
         match self
             .error
@@ -95,7 +111,7 @@ impl WriterThread {
             .take()
     }
 
-    fn join(&mut self) -> Option<Box<dyn Destination>> {
+    fn join(&mut self) -> Option<Box<dyn AnyDestination>> {
         drop(self.chunks.take());
         let worker = self.worker.take()?;
         match worker.join() {
@@ -114,23 +130,30 @@ impl Drop for WriterThread {
 }
 
 fn write_all(
-    mut destination: Box<dyn Destination>,
-    queue: &Receiver<Vec<u8>>,
+    mut destination: Box<dyn AnyDestination>,
+    queue: &Receiver<Message>,
     recycle: &SyncSender<Vec<u8>>,
     error: &Mutex<Option<io::Error>>,
-) -> Box<dyn Destination> {
+) -> Box<dyn AnyDestination> {
     let mut failed = false;
-    for mut chunk in queue {
+    for message in queue {
         if failed {
             continue;
         }
-        if let Err(cause) = destination.write_all(&chunk) {
+        let done = match message {
+            Message::Write(mut chunk) => {
+                let written = destination.write_all(&chunk);
+                chunk.clear();
+                // Full (the session is ending) or gone: the chunk is simply freed.
+                let _ = recycle.try_send(chunk);
+                written
+            }
+            Message::RewriteHeader(header) => destination.rewrite_header(&header),
+        };
+        if let Err(cause) = done {
             failed = true;
             *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause);
         }
-        chunk.clear();
-        // Full (the session is ending) or gone: the chunk is simply freed.
-        let _ = recycle.try_send(chunk);
     }
     if !failed && let Err(cause) = destination.flush() {
         *error.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause);
