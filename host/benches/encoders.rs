@@ -10,6 +10,8 @@
 //! * `ratio`: native time / wasm time (1.00: the sandbox costs nothing; higher is better);
 //! * `atio::write`: the whole transaction around the wasm encoder (staging file, content hash,
 //!   rename; durability none, no marker) and its ratio to native.
+//!
+//! Every timed run writes a new file, after `sync()`, so none pays for another's writeback.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -68,13 +70,15 @@ fn main() {
         // Interleaved, so drift on a shared machine hits every column alike.
         let (mut native, mut wasm, mut write) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
-            native.push(timed(|| {
+            native.push(timed_write(&native_path, || {
                 native_encode(format, &native_path, input, input_schema)
             }));
-            wasm.push(timed(|| {
+            wasm.push(timed_write(&wasm_path, || {
                 wasm_session(&plugin, &wasm_path, input, input_schema, &limits)
             }));
-            write.push(timed(|| atio_write(&write_path, input, input_schema)));
+            write.push(timed_write(&write_path, || {
+                atio_write(&write_path, input, input_schema)
+            }));
         }
         let (native, wasm, write) = (median(native), median(wasm), median(write));
         let size = std::fs::metadata(&wasm_path).unwrap().len();
@@ -307,6 +311,14 @@ fn native_encode(format: &str, path: &Path, batches: &[RecordBatch], schema: &Sc
         }
         other => panic!("no native baseline for {other}"),
     }
+}
+
+/// Times `run` writing a new `path`, starting like every other run: the previous output gone
+/// and nothing left for the kernel to write back, so no run pays for another's dirty pages.
+fn timed_write(path: &Path, run: impl FnOnce()) -> Duration {
+    let _ = std::fs::remove_file(path);
+    rustix::fs::sync();
+    timed(run)
 }
 
 fn timed(run: impl FnOnce()) -> Duration {

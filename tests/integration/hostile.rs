@@ -242,6 +242,8 @@ fn abuse_header(mode: &str) -> Result<Vec<u8>, atio::Error> {
 #[test]
 fn header_rewrites_are_checked_by_the_host_and_a_refusal_is_final() {
     assert_eq!(abuse_header("good").unwrap(), b"HEADbody");
+    // Reserved but never rewritten: still hashed right (from the file, at commit).
+    assert_eq!(abuse_header("unused").unwrap(), b"....body");
     // A refused reservation is not final: the plugin goes on writing.
     assert_eq!(
         String::from_utf8(abuse_header("late").unwrap()).unwrap(),

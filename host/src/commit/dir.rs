@@ -64,17 +64,24 @@ pub struct DirFile {
     relative: String,
     hasher: ContentHasher,
     bytes: u64,
-    /// The header was overwritten: `hasher` no longer describes the content.
-    header_rewritten: bool,
+    /// The content is hashed from the file when it is added, not as it is written: its header
+    /// is (or will be) rewritten.
+    hash_at_commit: bool,
 }
 
 impl DirFile {
+    /// Stops hashing as bytes are written: the content hash will be taken from the file when it
+    /// is added. For a header that will be rewritten (an encoder's `output.reserve-header`).
+    pub fn hash_at_commit(&mut self) {
+        self.hash_at_commit = true;
+    }
+
     /// Overwrites the first `header.len()` bytes, all written already; the content hash is
     /// then taken from the file when it is added.
     pub fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
         interrupt::check()?;
         fs::rewrite_header(&self.file, header, self.bytes)?;
-        self.header_rewritten = true;
+        self.hash_at_commit = true;
         Ok(())
     }
 }
@@ -83,7 +90,9 @@ impl Write for DirFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         interrupt::check()?;
         let written = self.file.write(buf)?;
-        self.hasher.update(&buf[..written]);
+        if !self.hash_at_commit {
+            self.hasher.update(&buf[..written]);
+        }
         self.bytes += written as u64;
         Ok(written)
     }
@@ -289,7 +298,7 @@ impl StagedDir {
             relative: relative.to_owned(),
             hasher: ContentHasher::new(),
             bytes: 0,
-            header_rewritten: false,
+            hash_at_commit: false,
         })
     }
 
@@ -297,7 +306,7 @@ impl StagedDir {
     pub fn add(&mut self, mut file: DirFile, rows: Option<u64>) -> Result<()> {
         let path = self.staging_path.join(&file.relative);
         file.file.flush().at(Step::Write, &path)?;
-        if file.header_rewritten {
+        if file.hash_at_commit {
             file.hasher = fs::rehash(&file.file, file.bytes).at(Step::Write, &path)?;
         }
         if self.options.fsync() {

@@ -67,8 +67,9 @@ pub struct AtomicFile {
     target_lock: Option<TargetLock>,
     /// A write failed: the content is unknown, so `commit` refuses.
     poisoned: bool,
-    /// The header was overwritten: `hasher` no longer describes the content.
-    header_rewritten: bool,
+    /// The content is hashed from the file at commit, not as it is written: its header is
+    /// (or will be) rewritten.
+    hash_at_commit: bool,
 }
 
 /// The live staging file.
@@ -133,7 +134,7 @@ impl AtomicFile {
             run_id: new_run_id(),
             target_lock,
             poisoned: false,
-            header_rewritten: false,
+            hash_at_commit: false,
         })
     }
 
@@ -198,6 +199,12 @@ impl AtomicFile {
         }
     }
 
+    /// Stops hashing as bytes are written: the content hash will be taken from the file at
+    /// commit. For a header that will be rewritten (an encoder's `output.reserve-header`).
+    pub fn hash_at_commit(&mut self) {
+        self.hash_at_commit = true;
+    }
+
     /// Overwrites the first `header.len()` bytes, all written already (an encoder's
     /// `output.rewrite-header`). The content hash is then taken from the file at commit.
     pub fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
@@ -210,7 +217,7 @@ impl AtomicFile {
         let rewritten = fs::rewrite_header(&self.staged()?.file, header, bytes);
         match rewritten {
             Ok(()) => {
-                self.header_rewritten = true;
+                self.hash_at_commit = true;
                 Ok(())
             }
             Err(error) => {
@@ -254,7 +261,7 @@ impl AtomicFile {
             )
         })?;
         staged.file.flush().at(Step::Write, &staging_path)?;
-        if self.header_rewritten {
+        if self.hash_at_commit {
             self.hasher = fs::rehash(&staged.file, self.bytes).at(Step::Write, &staging_path)?;
         }
         if let Some(previous) = &self.target.existing {
@@ -323,7 +330,9 @@ impl Write for AtomicFile {
         let staged = staged
             .as_mut()
             .ok_or_else(|| io::Error::other("atio: the staging file is gone"))?;
-        let written = if buf.len() >= PARALLEL_HASH_BYTES {
+        let written = if self.hash_at_commit {
+            staged.file.write(buf)
+        } else if buf.len() >= PARALLEL_HASH_BYTES {
             // All or nothing, so the hash (computed meanwhile) covers exactly what was written.
             std::thread::scope(|scope| {
                 let hashing = scope.spawn(|| hasher.update(buf));

@@ -165,6 +165,10 @@ fn reserve_header(
             Ok(())
         }
     };
+    let reserved = reserved.and_then(|()| match state.output.as_mut() {
+        Some(output) => output.header_reserved(size as usize),
+        None => Err("the output is closed".into()),
+    });
     Ok((reserved,))
 }
 

@@ -26,6 +26,13 @@ pub trait Destination: Write + Send + 'static {
         false
     }
 
+    /// Told, before any byte is written, that the encoder reserved a header of `size` bytes
+    /// (it can rewrite them later): a destination may skip work those bytes would waste. atio's
+    /// files stop hashing as they write and hash once, from the file, at commit.
+    fn header_reserved(&mut self, size: usize) {
+        let _ = size;
+    }
+
     /// Overwrites the first `header.len()` bytes, all written already (possibly still
     /// buffered), leaving the length and where the next write goes unchanged.
     fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
@@ -127,6 +134,10 @@ impl Destination for AtomicFile {
         true
     }
 
+    fn header_reserved(&mut self, _size: usize) {
+        self.hash_at_commit();
+    }
+
     fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
         AtomicFile::rewrite_header(self, header)
     }
@@ -135,6 +146,10 @@ impl Destination for AtomicFile {
 impl Destination for DirFile {
     fn can_rewrite_header(&self) -> bool {
         true
+    }
+
+    fn header_reserved(&mut self, _size: usize) {
+        self.hash_at_commit();
     }
 
     fn rewrite_header(&mut self, header: &[u8]) -> io::Result<()> {
@@ -150,6 +165,13 @@ impl Destination for Output {
         match self {
             Self::File(file) => file.can_rewrite_header(),
             Self::Object(object) => object.can_rewrite_header(),
+        }
+    }
+
+    fn header_reserved(&mut self, size: usize) {
+        match self {
+            Self::File(file) => file.header_reserved(size),
+            Self::Object(object) => object.header_reserved(size),
         }
     }
 

@@ -18,6 +18,8 @@ const QUEUE: usize = 4;
 enum Message {
     /// Append the bytes.
     Write(Vec<u8>),
+    /// The guest reserved a header of this size (`output.reserve-header`).
+    HeaderReserved(usize),
     /// Overwrite the start of what was written (`output.rewrite-header`).
     RewriteHeader(Vec<u8>),
 }
@@ -69,6 +71,11 @@ impl WriterThread {
     /// Queues a chunk (waiting while the queue is full). Refused once a write has failed.
     pub(crate) fn send(&mut self, chunk: Vec<u8>) -> Result<(), String> {
         self.queue(Message::Write(chunk))
+    }
+
+    /// Tells the destination, before any chunk, that the guest reserved a header.
+    pub(crate) fn header_reserved(&mut self, size: usize) -> Result<(), String> {
+        self.queue(Message::HeaderReserved(size))
     }
 
     /// Queues a header rewrite, after every chunk sent before it.
@@ -147,6 +154,10 @@ fn write_all(
                 // Full (the session is ending) or gone: the chunk is simply freed.
                 let _ = recycle.try_send(chunk);
                 written
+            }
+            Message::HeaderReserved(size) => {
+                destination.header_reserved(size);
+                Ok(())
             }
             Message::RewriteHeader(header) => destination.rewrite_header(&header),
         };

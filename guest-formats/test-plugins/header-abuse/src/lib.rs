@@ -2,6 +2,7 @@
 //! directly (not through the SDK, which refuses most misuse before the host sees it), all in
 //! `finish`, as option `mode` says:
 //! * `good`: reserves 4 bytes, writes `....body`, rewrites `HEAD`: the output is `HEADbody`;
+//! * `unused`: reserves 4 bytes, writes `....body`, never rewrites: the output is `....body`;
 //! * `late`: writes `body;`, then reserves (refused, which is not final) and writes the refusal;
 //! * `oversized`: reserves 65537 bytes and fails with the refusal as `unsupported`;
 //! * `unreserved`, `too-long`, `beyond-written`: a rewrite the host must refuse; the plugin
@@ -74,6 +75,10 @@ mod component {
                     reserve(4)?;
                     write(b"....body")?;
                     rewrite(b"HEAD")?;
+                }
+                "unused" => {
+                    reserve(4)?;
+                    write(b"....body")?;
                 }
                 "late" => {
                     write(b"body;")?;
