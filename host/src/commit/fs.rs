@@ -177,7 +177,6 @@ fn follow_symlinks(path: &Path) -> Result<PathBuf> {
     ))
 }
 
-/// Opens a directory for `*at` calls and fsync.
 /// Overwrites the first `header.len()` bytes of a staging file of `written` bytes (an encoder's
 /// `output.rewrite-header`). The content hash streamed so far no longer holds: see [`rehash`].
 pub(crate) fn rewrite_header(file: &File, header: &[u8], written: u64) -> io::Result<()> {
@@ -207,6 +206,7 @@ pub(crate) fn rehash(file: &File, len: u64) -> io::Result<ContentHasher> {
     Ok(hasher)
 }
 
+/// Opens a directory for `*at` calls and fsync.
 pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd> {
     rustix::fs::open(
         path,

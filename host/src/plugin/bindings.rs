@@ -160,15 +160,15 @@ fn reserve_header(
         Some(_) if size > MAX_HEADER_SIZE => Err(format!(
             "a header of {size} bytes is over the {MAX_HEADER_SIZE}-byte limit"
         )),
-        Some(_) => {
-            state.header = Some(size);
-            Ok(())
-        }
+        Some(_) => Ok(()),
     };
     let reserved = reserved.and_then(|()| match state.output.as_mut() {
         Some(output) => output.header_reserved(size as usize),
         None => Err("the output is closed".into()),
     });
+    if reserved.is_ok() {
+        state.header = Some(size);
+    }
     Ok((reserved,))
 }
 
