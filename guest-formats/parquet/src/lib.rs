@@ -11,6 +11,8 @@
 //! Zstandard is compiled in only with the crate feature `zstd` (it is C code); without it,
 //! `compression=zstd` fails with `unsupported`.
 
+mod types;
+
 use std::sync::Arc;
 
 use atio_encoder_sdk::{
@@ -22,6 +24,7 @@ use parquet::basic::{BrotliLevel, Compression, GzipLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use types::Conversion;
 
 const CODECS: &[&str] = &[
     "uncompressed",
@@ -38,6 +41,7 @@ const DEFAULT_DATA_PAGE_SIZE: u64 = 1 << 20;
 /// The Parquet encoder: an `ArrowWriter` over the session's [`SinkWriter`].
 pub struct ParquetEncoder {
     writer: ArrowWriter<SinkWriter>,
+    conversion: Conversion,
     compression: String,
 }
 
@@ -50,8 +54,13 @@ impl std::fmt::Debug for ParquetEncoder {
     }
 }
 
-/// Maps a parquet error: host refusals become `sink-rejected`, the rest `kind(context: text)`.
+/// Maps a parquet error: host refusals become `sink-rejected`, what the writer does not
+/// implement `unsupported`, the rest `kind(context: text)`.
 fn parquet_error(e: &ParquetError, context: &str, kind: fn(String) -> EncodeError) -> EncodeError {
+    let kind = match e {
+        ParquetError::NYI(_) => EncodeError::Unsupported,
+        _ => kind,
+    };
     EncodeError::from_error_or(e, |text| kind(format!("{context}: {text}")))
 }
 
@@ -238,7 +247,8 @@ impl Encoder for ParquetEncoder {
             .set_writer_version(version)
             .set_key_value_metadata((!kv.is_empty()).then_some(kv))
             .build();
-        let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props)).map_err(|e| {
+        let conversion = Conversion::new(&schema)?;
+        let writer = ArrowWriter::try_new(out, Arc::clone(&conversion.schema), Some(props)).map_err(|e| {
             parquet_error(
                 &e,
                 "this schema cannot be written as Parquet",
@@ -247,13 +257,15 @@ impl Encoder for ParquetEncoder {
         })?;
         Ok(Self {
             writer,
+            conversion,
             compression: label,
         })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        let batch = self.conversion.apply(batch)?;
         self.writer
-            .write(batch)
+            .write(&batch)
             .map_err(|e| parquet_error(&e, "parquet", EncodeError::Internal))
     }
 
