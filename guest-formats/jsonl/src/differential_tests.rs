@@ -1,5 +1,6 @@
 //! Differential tests: the encoder (both paths) against arrow-json's `LineDelimited` writer
-//! with the same `explicit-nulls` setting, byte for byte.
+//! with the same `explicit-nulls` setting and the `values` corrections, byte for byte (and,
+//! for the fast path's types with `non-finite=null`, against arrow-json alone).
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use atio_encoder_sdk::testing::Harness;
 use atio_encoder_sdk::text;
 
 use crate::fast::FastPath;
+use crate::values::{BinaryText, JsonValues, NonFinite, Settings};
 use crate::{FAST_BATCHES, JsonlEncoder};
 
 /// xorshift64*: small, deterministic.
@@ -45,11 +47,32 @@ impl Rng {
     }
 }
 
-/// arrow-json's bytes for `batches`.
-fn reference(batches: &[RecordBatch], explicit_nulls: bool) -> Vec<u8> {
-    let mut writer = WriterBuilder::new()
-        .with_explicit_nulls(explicit_nulls)
-        .build::<_, LineDelimited>(Vec::new());
+/// arrow-json's bytes for `batches`, with the encoder's corrections (`values`).
+fn reference(batches: &[RecordBatch], explicit_nulls: bool, non_finite: NonFinite) -> Vec<u8> {
+    let settings = Settings {
+        non_finite,
+        binary: BinaryText::Hex,
+        format: "JSON lines",
+        instead: "parquet or arrow",
+    };
+    arrow_json_bytes(
+        batches,
+        WriterBuilder::new()
+            .with_explicit_nulls(explicit_nulls)
+            .with_encoder_factory(JsonValues::factory(settings)),
+    )
+}
+
+/// arrow-json's own bytes for `batches`.
+fn plain_arrow_json(batches: &[RecordBatch], explicit_nulls: bool) -> Vec<u8> {
+    arrow_json_bytes(
+        batches,
+        WriterBuilder::new().with_explicit_nulls(explicit_nulls),
+    )
+}
+
+fn arrow_json_bytes(batches: &[RecordBatch], builder: WriterBuilder) -> Vec<u8> {
+    let mut writer = builder.build::<_, LineDelimited>(Vec::new());
     for batch in batches {
         writer.write(batch).unwrap();
     }
@@ -57,19 +80,42 @@ fn reference(batches: &[RecordBatch], explicit_nulls: bool) -> Vec<u8> {
     writer.into_inner()
 }
 
-fn options(explicit_nulls: bool) -> Vec<(&'static str, &'static str)> {
-    if explicit_nulls {
-        vec![("explicit-nulls", "true")]
-    } else {
-        vec![]
-    }
+/// The modes every differential test runs in: explicit nulls or not, non-finite floats as
+/// null or as strings.
+const MODES: [(bool, NonFinite); 4] = [
+    (false, NonFinite::Null),
+    (true, NonFinite::Null),
+    (false, NonFinite::String),
+    (true, NonFinite::String),
+];
+
+fn options(explicit_nulls: bool, non_finite: NonFinite) -> Vec<(&'static str, &'static str)> {
+    let mut options = vec![
+        (
+            "explicit-nulls",
+            if explicit_nulls { "true" } else { "false" },
+        ),
+        ("binary", "hex"),
+    ];
+    options.push(match non_finite {
+        NonFinite::Error => ("non-finite", "error"),
+        NonFinite::Null => ("non-finite", "null"),
+        NonFinite::String => ("non-finite", "string"),
+    });
+    options
 }
 
 /// The encoder's bytes through the harness (IPC and all), and how many batches took the fast
 /// path.
-fn encode(schema: &Schema, batches: &[RecordBatch], explicit_nulls: bool) -> (Vec<u8>, usize) {
+fn encode(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    explicit_nulls: bool,
+    non_finite: NonFinite,
+) -> (Vec<u8>, usize) {
     let before = FAST_BATCHES.with(|n| n.get());
-    let done = Harness::<JsonlEncoder>::encode(schema, &options(explicit_nulls), batches).unwrap();
+    let options = options(explicit_nulls, non_finite);
+    let done = Harness::<JsonlEncoder>::encode(schema, &options, batches).unwrap();
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     assert_eq!(done.summary.rows, rows as u64);
     (done.bytes, FAST_BATCHES.with(|n| n.get()) - before)
@@ -77,8 +123,13 @@ fn encode(schema: &Schema, batches: &[RecordBatch], explicit_nulls: bool) -> (Ve
 
 /// The fast path's bytes for `batches` as they are (no IPC round trip, so slices keep their
 /// offsets), after the same timestamp-to-text step as the encoder.
-fn encode_fast_directly(schema: &Schema, batches: &[RecordBatch], explicit_nulls: bool) -> Vec<u8> {
-    let fast = FastPath::new(schema, explicit_nulls).expect("eligible schema");
+fn encode_fast_directly(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    explicit_nulls: bool,
+    non_finite: NonFinite,
+) -> Vec<u8> {
+    let fast = FastPath::new(schema, explicit_nulls, non_finite).expect("eligible schema");
     let mut out = Vec::new();
     let mut buf = Vec::new();
     for batch in batches {
@@ -91,16 +142,16 @@ fn encode_fast_directly(schema: &Schema, batches: &[RecordBatch], explicit_nulls
     out
 }
 
-/// Asserts that the encoder writes arrow-json's bytes for `batches` with both null settings, and
-/// that `fast` of them went through the fast path.
+/// Asserts that the encoder writes the reference bytes for `batches` in every mode, and that
+/// `fast` of them went through the fast path.
 #[track_caller]
 fn assert_same(schema: &Schema, batches: &[RecordBatch], fast: usize) {
-    for explicit_nulls in [false, true] {
-        let expected = reference(batches, explicit_nulls);
-        let (actual, fast_batches) = encode(schema, batches, explicit_nulls);
+    for (explicit_nulls, non_finite) in MODES {
+        let expected = reference(batches, explicit_nulls, non_finite);
+        let (actual, fast_batches) = encode(schema, batches, explicit_nulls, non_finite);
         if actual != expected {
             panic!(
-                "explicit_nulls={explicit_nulls}\nexpected: {}\nactual:   {}",
+                "explicit_nulls={explicit_nulls} {non_finite:?}\nexpected: {}\nactual:   {}",
                 String::from_utf8_lossy(&expected),
                 String::from_utf8_lossy(&actual)
             );
@@ -403,8 +454,9 @@ fn random_schema(rng: &mut Rng) -> (SchemaRef, Vec<Ty>) {
         .iter()
         .enumerate()
         .map(|(i, ty)| {
+            // Names are unique: the encoder refuses duplicates (see `fidelity_tests`).
             let name = if rng.chance(1, 2) {
-                rng.pick(NAMES).to_owned()
+                format!("{}{i}", rng.pick(NAMES))
             } else {
                 format!("c{i}")
             };
@@ -438,7 +490,10 @@ fn random_batches_match_arrow_json() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for _ in 0..150 {
         let (schema, types) = random_schema(&mut rng);
-        assert!(FastPath::new(&schema, false).is_some(), "{schema:?}");
+        assert!(
+            FastPath::new(&schema, false, NonFinite::Null).is_some(),
+            "{schema:?}"
+        );
         let count = rng.below(5);
         let batches: Vec<RecordBatch> = (0..count)
             .map(|_| {
@@ -452,10 +507,18 @@ fn random_batches_match_arrow_json() {
             .collect();
         assert_same(&schema, &batches, batches.len());
         // The same batches without the IPC round trip, so slices keep their offsets.
+        for (explicit_nulls, non_finite) in MODES {
+            let fast = encode_fast_directly(&schema, &batches, explicit_nulls, non_finite);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(reference(&batches, explicit_nulls, non_finite)).unwrap(),
+            );
+        }
+        // The corrections leave these types as arrow-json writes them.
         for explicit_nulls in [false, true] {
             assert_eq!(
-                String::from_utf8(encode_fast_directly(&schema, &batches, explicit_nulls)).unwrap(),
-                String::from_utf8(reference(&batches, explicit_nulls)).unwrap(),
+                reference(&batches, explicit_nulls, NonFinite::Null),
+                plain_arrow_json(&batches, explicit_nulls)
             );
         }
     }
@@ -468,7 +531,10 @@ fn every_type_in_one_schema() {
         TYPES
             .iter()
             .enumerate()
-            .map(|(i, ty)| Field::new(NAMES[i % NAMES.len()], ty.data_type(), true))
+            .map(|(i, ty)| {
+                let name = format!("{}{}", NAMES[i % NAMES.len()], i / NAMES.len());
+                Field::new(name, ty.data_type(), true)
+            })
             .collect::<Vec<_>>(),
     ));
     let batches: Vec<RecordBatch> = [300, 0, 17, 1]
@@ -502,7 +568,12 @@ fn all_null_rows_and_columns() {
         ],
     )
     .unwrap();
-    let (bytes, fast) = encode(&schema, std::slice::from_ref(&batch), false);
+    let (bytes, fast) = encode(
+        &schema,
+        std::slice::from_ref(&batch),
+        false,
+        NonFinite::Null,
+    );
     assert_eq!(fast, 1);
     assert_eq!(
         String::from_utf8(bytes).unwrap(),
@@ -538,10 +609,10 @@ fn sliced_arrays_keep_their_offsets() {
     for offset in 0..20 {
         for len in [0, 1, 7, 30] {
             let batches = [whole.slice(offset, len), whole.slice(offset + 50, len)];
-            for explicit_nulls in [false, true] {
+            for (explicit_nulls, non_finite) in MODES {
                 assert_eq!(
-                    encode_fast_directly(&schema, &batches, explicit_nulls),
-                    reference(&batches, explicit_nulls)
+                    encode_fast_directly(&schema, &batches, explicit_nulls, non_finite),
+                    reference(&batches, explicit_nulls, non_finite)
                 );
             }
             assert_same(&schema, &batches, 2);
@@ -574,7 +645,12 @@ fn integer_extremes() {
         ("u64", column!(UInt64Array, u64)),
     ])
     .unwrap();
-    let (bytes, _) = encode(&batch.schema(), std::slice::from_ref(&batch), false);
+    let (bytes, _) = encode(
+        &batch.schema(),
+        std::slice::from_ref(&batch),
+        false,
+        NonFinite::Null,
+    );
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.starts_with(
         "{\"i8\":-128,\"i16\":-32768,\"i32\":-2147483648,\"i64\":-9223372036854775808,\
@@ -614,7 +690,12 @@ fn strings_of_every_length_and_escape() {
         ],
     )
     .unwrap();
-    let (bytes, _) = encode(&schema, std::slice::from_ref(&batch), false);
+    let (bytes, _) = encode(
+        &schema,
+        std::slice::from_ref(&batch),
+        false,
+        NonFinite::Null,
+    );
     // Every line is valid JSON that reads back as the original strings.
     for (line, expected) in String::from_utf8(bytes).unwrap().lines().zip(&values) {
         let start = "{\"s\":".len();
@@ -666,7 +747,7 @@ fn output_over_a_mebibyte_is_flushed_in_pieces() {
         random_batch(&mut rng, &schema, &types, 40_000),
         random_batch(&mut rng, &schema, &types, 3),
     ];
-    let (bytes, fast) = encode(&schema, &batches, true);
+    let (bytes, fast) = encode(&schema, &batches, true, NonFinite::Null);
     assert!(bytes.len() > 2 << 20, "{}", bytes.len());
     assert_eq!(fast, 2);
     assert_same(&schema, &batches, 2);
@@ -681,7 +762,7 @@ fn no_columns() {
         &RecordBatchOptions::new().with_row_count(Some(3)),
     )
     .unwrap();
-    let (bytes, _) = encode(&schema, std::slice::from_ref(&batch), true);
+    let (bytes, _) = encode(&schema, std::slice::from_ref(&batch), true, NonFinite::Null);
     assert_eq!(bytes, b"{}\n{}\n{}\n");
     assert_same(&schema, &[batch], 1);
 }
@@ -725,15 +806,15 @@ fn ineligible_schemas_use_arrow_json() {
             ("n", Arc::clone(&n)),
         ])
         .unwrap();
-        assert!(FastPath::new(&batch.schema(), false).is_none());
+        assert!(FastPath::new(&batch.schema(), false, NonFinite::Null).is_none());
         assert_same(&batch.schema(), &[batch.clone(), batch.slice(1, 2)], 0);
     }
 }
 
 #[test]
-fn timestamps_without_text_fall_back_per_batch() {
-    // A value chrono cannot represent leaves the column a timestamp; that batch goes through
-    // arrow-json, the others through the fast path.
+fn timestamps_without_text_are_refused_naming_the_column() {
+    // A value chrono cannot represent leaves the column a timestamp, so that batch goes to
+    // arrow-json, which has no text for it either: the batch is refused, the others written.
     let schema = Arc::new(Schema::new(vec![
         Field::new("t", DataType::Timestamp(TimeUnit::Second, None), true),
         Field::new("s", DataType::Utf8, true),
@@ -748,18 +829,25 @@ fn timestamps_without_text_fall_back_per_batch() {
     };
     let good = batch(vec![Some(0), None, Some(1_700_000_000)]);
     let bad = batch(vec![Some(1), Some(i64::MAX), None]);
-    let batches = [good.clone(), bad, good];
-    let expected = reference(&batches, false);
-    let (actual, fast) = encode(&schema, &batches, false);
-    assert_eq!(
-        String::from_utf8_lossy(&actual),
-        String::from_utf8_lossy(&expected)
+    let (actual, fast) = encode(
+        &schema,
+        &[good.clone(), good.clone()],
+        false,
+        NonFinite::Null,
     );
     assert_eq!(fast, 2);
     assert!(
         String::from_utf8(actual)
             .unwrap()
             .starts_with("{\"t\":\"1970-01-01T00:00:00\",\"s\":\"x\"}\n{\"s\":\"x\"}\n")
+    );
+    let mut harness = Harness::<JsonlEncoder>::open(&schema, &[]).unwrap();
+    harness.write_batch(&good).unwrap();
+    let err = harness.write_batch(&bad).unwrap_err();
+    assert!(
+        matches!(&err, atio_encoder_sdk::EncodeError::Unsupported(m)
+            if m.starts_with("column `t` (Timestamp(s)) holds 9223372036854775807")),
+        "{err}"
     );
 }
 

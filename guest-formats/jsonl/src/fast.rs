@@ -12,8 +12,10 @@
 //!   backslash, `\b \t \n \f \r` their short escapes, the other bytes below 0x20 `\u00xx`
 //!   (lowercase hex); everything else (`/`, 0x7f, U+2028, non-ASCII) is copied as it is;
 //! * integers and finite floats are `lexical_core::write`'s text (the same function and
-//!   options arrow-json calls); NaN and ±infinity are `null`, written even when nulls are
-//!   omitted, since the value is not null in the validity bitmap;
+//!   options arrow-json calls); NaN and ±infinity are what the `values` module writes for the
+//!   `non-finite` option: `null` (written even when nulls are omitted, since the value is not
+//!   null in the validity bitmap) or a string (with `error`, the encoder refused the batch
+//!   before);
 //! * booleans are `true` / `false`.
 
 use std::io::{self, Write};
@@ -28,6 +30,8 @@ use atio_encoder_sdk::arrow_array::{Array, ArrayRef};
 use atio_encoder_sdk::arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
 use atio_encoder_sdk::arrow_schema::{DataType, Schema};
 use lexical_core::{FormattedSize, ToLexical};
+
+use crate::values::{NonFinite, non_finite_string};
 
 /// Rows collect in a buffer that goes to the output once it holds this much (and at the end of
 /// each batch).
@@ -84,6 +88,8 @@ impl Key {
 pub(crate) struct FastPath {
     keys: Vec<Key>,
     explicit_nulls: bool,
+    /// Write NaN and ±infinity as strings rather than `null`.
+    non_finite_strings: bool,
 }
 
 /// A column type the fast path writes itself. Naive timestamps count as strings: the encoder
@@ -170,7 +176,11 @@ impl<'a> Values<'a> {
 
 impl FastPath {
     /// The fast path for `schema`, if every column has an eligible type.
-    pub(crate) fn new(schema: &Schema, explicit_nulls: bool) -> Option<Self> {
+    pub(crate) fn new(
+        schema: &Schema,
+        explicit_nulls: bool,
+        non_finite: NonFinite,
+    ) -> Option<Self> {
         if !schema.fields().iter().all(|f| eligible(f.data_type())) {
             return None;
         }
@@ -178,6 +188,7 @@ impl FastPath {
         Some(Self {
             keys,
             explicit_nulls,
+            non_finite_strings: non_finite == NonFinite::String,
         })
     }
 
@@ -251,7 +262,7 @@ impl FastPath {
                     if v.is_finite() {
                         put_number(out, v);
                     } else {
-                        out.extend_from_slice(b"null");
+                        self.put_non_finite(out, v.into());
                     }
                 }
                 Values::F64(v) => {
@@ -259,7 +270,7 @@ impl FastPath {
                     if v.is_finite() {
                         put_number(out, v);
                     } else {
-                        out.extend_from_slice(b"null");
+                        self.put_non_finite(out, v);
                     }
                 }
                 Values::Bool(v) => {
@@ -286,6 +297,17 @@ impl FastPath {
             out[start] = b'{';
         }
         out.extend_from_slice(b"}\n");
+    }
+}
+
+impl FastPath {
+    #[cold]
+    fn put_non_finite(&self, out: &mut Vec<u8>, value: f64) {
+        if self.non_finite_strings {
+            out.extend_from_slice(non_finite_string(value));
+        } else {
+            out.extend_from_slice(b"null");
+        }
     }
 }
 

@@ -16,24 +16,42 @@
 //!   time-zoned timestamps, ...): its `LineDelimited` writer, which empties into the
 //!   [`SinkWriter`]. Nested types become JSON arrays and objects.
 //!
-//! Both paths write the same bytes. Types `arrow-json` cannot encode are rejected in `open`,
-//! naming the column.
+//! Both paths write the same bytes: arrow-json's, corrected by the `values` module where
+//! arrow-json would not write the value (dictionaries with null values, maps with null values,
+//! NaN and infinity, named time zones, extreme durations, binary). What JSON cannot hold
+//! exactly is refused as `unsupported`, naming the column, its type and the way out: in `open`
+//! for types (binary without a `binary` option, unions, maps with non-string keys, duplicate
+//! column or struct field names), per batch for values (NaN or infinity without a
+//! `non-finite` option, dates and times outside chrono's range).
+//!
+//! How values are written: integers and finite floats as JSON numbers (shortest round-trip
+//! digits; a `Float16` as the `Float32` it widens to); decimals as JSON numbers with every
+//! digit of their scale (`1.50` for `Decimal(5, 2)`), which pyarrow's JSON reader reads back
+//! exactly; dates, times and naive timestamps as RFC 3339 text; timestamps with an offset zone
+//! in local time with the offset, with a named zone as the UTC instant with `Z`; durations as
+//! ISO 8601 text (`PT1.5S`); intervals as Arrow's text (`1 mons 2 days 0.000000003 secs`);
+//! lists as arrays, structs and string-keyed maps as objects; dictionaries and run-end encoded
+//! columns as their values.
 
 #[cfg(test)]
 mod differential_tests;
 mod fast;
+#[cfg(test)]
+mod fidelity_tests;
+mod values;
 
 use std::sync::Arc;
 
-use arrow_json::writer::{EncoderOptions, LineDelimited, Writer, WriterBuilder, make_encoder};
+use arrow_json::writer::{LineDelimited, Writer, WriterBuilder, make_encoder};
 use atio_encoder_sdk::arrow_array::{Array, StructArray};
-use atio_encoder_sdk::arrow_schema::{ArrowError, Field, SchemaRef};
+use atio_encoder_sdk::arrow_schema::{ArrowError, DataType, Field, SchemaRef};
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, OptionSpec, Options, RecordBatch, SinkWriter, Summary,
     export_encoder, text,
 };
 
 use crate::fast::FastPath;
+use crate::values::{BinaryText, JsonValues, NonFinite, Settings};
 
 /// The JSON Lines encoder.
 pub struct JsonlEncoder {
@@ -43,6 +61,10 @@ pub struct JsonlEncoder {
     fast: Option<FastPath>,
     /// The fast path's reused row buffer.
     buf: Vec<u8>,
+    settings: Settings,
+    /// With `non-finite=error`, the columns with floats somewhere in their type, checked in
+    /// every batch.
+    float_columns: Vec<usize>,
 }
 
 #[cfg(test)]
@@ -57,26 +79,75 @@ impl std::fmt::Debug for JsonlEncoder {
     }
 }
 
-/// Checks that every column has a JSON encoding, naming the first that has none.
-fn check_schema(schema: &SchemaRef, explicit_nulls: bool) -> Result<(), EncodeError> {
-    let options = EncoderOptions::default().with_explicit_nulls(explicit_nulls);
+/// Checks that every column has an exact JSON encoding, naming the first that has none.
+fn check_schema(
+    schema: &SchemaRef,
+    explicit_nulls: bool,
+    settings: &Settings,
+) -> Result<(), EncodeError> {
+    let fields = schema.fields();
+    for (index, field) in fields.iter().enumerate() {
+        if fields[..index].iter().any(|f| f.name() == field.name()) {
+            return Err(EncodeError::unsupported_column(
+                field.name(),
+                field.data_type(),
+                "cannot be written as JSON lines: another column has the same name, and a \
+                 JSON object cannot hold a key twice",
+                "rename one of them, or write parquet, arrow or csv",
+            ));
+        }
+        values::check_type(field.name(), field.data_type(), settings)?;
+    }
+    // Whatever else arrow-json cannot encode: building the encoders for an empty batch tries.
+    let options = JsonValues::options(*settings, explicit_nulls);
     let empty = RecordBatch::new_empty(Arc::clone(schema));
-    for (field, column) in schema.fields().iter().zip(empty.columns()) {
+    for (field, column) in fields.iter().zip(empty.columns()) {
         let array: &dyn Array = column.as_ref();
         if let Err(e) = make_encoder(field, array, &options) {
-            return Err(EncodeError::unsupported(format!(
-                "column `{}` has type {}, which cannot be written as JSON: {e}",
+            return Err(EncodeError::unsupported_column(
                 field.name(),
-                field.data_type()
-            )));
+                field.data_type(),
+                format!("cannot be written as JSON lines ({e})"),
+                format!("write it as {}", settings.instead),
+            ));
         }
     }
     // The writer encodes each row as a struct of all columns; check that too.
-    let root = Arc::new(Field::new_struct("", schema.fields().clone(), false));
+    let root = Arc::new(Field::new_struct("", fields.clone(), false));
     let array = StructArray::from(empty);
     make_encoder(&root, &array, &options)
         .map(|_| ())
         .map_err(|e| EncodeError::unsupported(format!("json: {e}")))
+}
+
+/// Whether a float type occurs anywhere in `data_type`.
+fn has_floats(data_type: &DataType) -> bool {
+    use DataType::*;
+    match data_type {
+        Float16 | Float32 | Float64 => true,
+        List(f)
+        | LargeList(f)
+        | ListView(f)
+        | LargeListView(f)
+        | FixedSizeList(f, _)
+        | Map(f, _) => has_floats(f.data_type()),
+        Struct(fields) => fields.iter().any(|f| has_floats(f.data_type())),
+        Union(fields, _) => fields.iter().any(|(_, f)| has_floats(f.data_type())),
+        Dictionary(_, values) => has_floats(values),
+        RunEndEncoded(_, values) => has_floats(values.data_type()),
+        _ => false,
+    }
+}
+
+/// Errors of arrow-json while writing a batch.
+fn write_error(e: ArrowError) -> EncodeError {
+    if let Some(carried) = values::from_arrow(&e) {
+        return carried;
+    }
+    match e {
+        ArrowError::IoError(..) | ArrowError::ExternalError(_) => EncodeError::from(e),
+        other => EncodeError::invalid_input(format!("json: {other}")),
+    }
 }
 
 impl Encoder for JsonlEncoder {
@@ -92,6 +163,23 @@ impl Encoder for JsonlEncoder {
                 )
                 .default_value("false"),
             )
+            .option(
+                OptionSpec::new(
+                    "non-finite",
+                    "NaN and infinity, which JSON numbers cannot be: `error` refuses a column \
+                     holding one, `null` writes null, `string` writes \"NaN\", \"Infinity\", \
+                     \"-Infinity\"",
+                )
+                .default_value("error"),
+            )
+            .option(
+                OptionSpec::new(
+                    "binary",
+                    "binary values, which JSON has no type for: `error` refuses binary \
+                     columns, `hex` writes lowercase hexadecimal text, `base64` standard base64",
+                )
+                .default_value("error"),
+            )
     }
 
     fn open(
@@ -100,19 +188,46 @@ impl Encoder for JsonlEncoder {
         out: SinkWriter,
     ) -> Result<Self, EncodeError> {
         let explicit_nulls = options.take_bool("explicit-nulls", false)?;
-        check_schema(&schema, explicit_nulls)?;
+        let non_finite = options.take_enum("non-finite", &NonFinite::CHOICES, "error")?;
+        let binary = options.take_enum("binary", &BinaryText::CHOICES, "error")?;
+        let settings = Settings {
+            non_finite: NonFinite::parse(non_finite),
+            binary: BinaryText::parse(binary),
+            format: "JSON lines",
+            instead: "parquet or arrow",
+        };
+        check_schema(&schema, explicit_nulls, &settings)?;
         let writer = WriterBuilder::new()
             .with_explicit_nulls(explicit_nulls)
+            .with_encoder_factory(JsonValues::factory(settings))
             .build::<_, LineDelimited>(out);
-        let fast = FastPath::new(&schema, explicit_nulls);
+        let fast = FastPath::new(&schema, explicit_nulls, settings.non_finite);
+        let float_columns = match settings.non_finite {
+            NonFinite::Error => (0..schema.fields().len())
+                .filter(|&i| has_floats(schema.field(i).data_type()))
+                .collect(),
+            NonFinite::Null | NonFinite::String => Vec::new(),
+        };
         Ok(Self {
             writer,
             buf: Vec::new(),
             fast,
+            settings,
+            float_columns,
         })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        for &index in &self.float_columns {
+            if values::find_non_finite(batch.column(index).as_ref()) {
+                let field = batch.schema_ref().field(index).clone();
+                return Err(values::non_finite_error(
+                    field.name(),
+                    field.data_type(),
+                    &self.settings,
+                ));
+            }
+        }
         // Same bytes as Arrow's default timestamp display, faster (see the SDK's `text`).
         let batch = text::timestamps_as_text(batch);
         if let Some(fast) = &self.fast
@@ -128,10 +243,7 @@ impl Encoder for JsonlEncoder {
             )?;
             return Ok(());
         }
-        self.writer.write(&batch).map_err(|e| match e {
-            ArrowError::IoError(..) | ArrowError::ExternalError(_) => EncodeError::from(e),
-            other => EncodeError::invalid_input(format!("json: {other}")),
-        })
+        self.writer.write(&batch).map_err(write_error)
     }
 
     fn finish(mut self) -> Result<Summary, EncodeError> {

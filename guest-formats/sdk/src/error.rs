@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use arrow_schema::ArrowError;
+use arrow_schema::{ArrowError, DataType};
 
 use crate::sink::SinkRejected;
 
@@ -46,6 +46,21 @@ impl EncodeError {
     /// An [`EncodeError::Unsupported`] with this message.
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::Unsupported(message.into())
+    }
+
+    /// An [`EncodeError::Unsupported`] for a column whose type or values the format cannot
+    /// hold, worded like every built-in encoder's: ``column `{column}` ({data_type})
+    /// {problem}; {instead}``, where `instead` names the formats that can hold it and any
+    /// option that writes it anyway, e.g. `write it as parquet or arrow, or pass -o ...`.
+    pub fn unsupported_column(
+        column: &str,
+        data_type: &DataType,
+        problem: impl fmt::Display,
+        instead: impl fmt::Display,
+    ) -> Self {
+        Self::Unsupported(format!(
+            "column `{column}` ({data_type}) {problem}; {instead}"
+        ))
     }
 
     /// An [`EncodeError::Internal`] with this message.
@@ -218,6 +233,22 @@ mod tests {
         assert_eq!(EncodeError::from(io).kind(), "internal");
         let e = EncodeError::from(ArrowError::ComputeError("x".into()));
         assert!(matches!(e, EncodeError::Internal(_)));
+    }
+
+    #[test]
+    fn unsupported_column_names_column_type_and_way_out() {
+        let e = EncodeError::unsupported_column(
+            "tags",
+            &DataType::Binary,
+            "cannot be written as CSV",
+            "write it as parquet",
+        );
+        assert_eq!(
+            e,
+            EncodeError::Unsupported(
+                "column `tags` (Binary) cannot be written as CSV; write it as parquet".into()
+            )
+        );
     }
 
     #[test]

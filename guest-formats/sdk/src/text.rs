@@ -166,6 +166,70 @@ fn write_datetime(out: &mut Text, datetime: NaiveDateTime) {
     }
 }
 
+/// Appends a duration of `value` `unit`s as ISO 8601 text, exactly as chrono's `TimeDelta`
+/// displays it (what Arrow writes for durations: `PT1.5S`, `-PT0.000001S`, `P0D`), for every
+/// `i64` value: chrono's `TimeDelta` cannot hold all of them, and Arrow writes `<invalid>` for
+/// those.
+pub fn write_duration(out: &mut String, value: i64, unit: TimeUnit) {
+    let per_second: u128 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    if value < 0 {
+        out.push('-');
+    }
+    out.push('P');
+    if value == 0 {
+        out.push_str("0D");
+        return;
+    }
+    let magnitude = u128::from(value.unsigned_abs());
+    let (seconds, fraction) = (magnitude / per_second, magnitude % per_second);
+    out.push_str(&format!("T{seconds}"));
+    if fraction > 0 {
+        // As nanoseconds, then without trailing zeros (chrono's shortest form).
+        let mut digits = format!("{:09}", fraction * (1_000_000_000 / per_second));
+        digits.truncate(digits.trim_end_matches('0').len());
+        out.push('.');
+        out.push_str(&digits);
+    }
+    out.push('S');
+}
+
+/// Appends `bytes` as lowercase hexadecimal, two digits a byte (what Arrow displays for binary
+/// values).
+pub fn write_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+}
+
+/// Appends `bytes` as standard base64 (RFC 4648 alphabet, `=` padding).
+pub fn write_base64(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out.reserve(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> shift) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +264,61 @@ mod tests {
                 as_datetime::<TimestampSecondType>(seconds).unwrap(),
             );
             assert_eq!(out.as_bytes(), expected.as_bytes());
+        }
+    }
+    #[test]
+    fn durations_match_chrono_where_chrono_can_and_stay_exact_beyond() {
+        use chrono::TimeDelta;
+        let units = [
+            (TimeUnit::Second, 1_000_000_000_i128),
+            (TimeUnit::Millisecond, 1_000_000),
+            (TimeUnit::Microsecond, 1_000),
+            (TimeUnit::Nanosecond, 1),
+        ];
+        let values = [
+            0,
+            1,
+            -1,
+            999,
+            -1_500,
+            86_400,
+            1_000_000_007,
+            -123_456_789_012,
+        ];
+        for (unit, nanos_per_unit) in units {
+            for value in values {
+                let mut text = String::new();
+                write_duration(&mut text, value, unit);
+                let nanos = i128::from(value) * nanos_per_unit;
+                let delta = TimeDelta::seconds((nanos / 1_000_000_000) as i64)
+                    + TimeDelta::nanoseconds((nanos % 1_000_000_000) as i64);
+                assert_eq!(text, delta.to_string(), "{value} {unit:?}");
+            }
+        }
+        let mut text = String::new();
+        write_duration(&mut text, i64::MIN, TimeUnit::Second);
+        assert_eq!(text, "-PT9223372036854775808S");
+        text.clear();
+        write_duration(&mut text, i64::MAX, TimeUnit::Millisecond);
+        assert_eq!(text, "PT9223372036854775.807S");
+    }
+
+    #[test]
+    fn hex_and_base64() {
+        let mut text = String::new();
+        write_hex(&mut text, &[0, 0xab, 0xff]);
+        assert_eq!(text, "00abff");
+        for (bytes, expected) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\xff\xfe\x00", "//4A"),
+        ] {
+            let mut text = String::new();
+            write_base64(&mut text, bytes);
+            assert_eq!(text, expected);
         }
     }
 }
