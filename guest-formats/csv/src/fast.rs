@@ -1,52 +1,51 @@
-//! The hand-written CSV writer for plain columns: integers, floats, booleans and strings.
+//! The CSV writer: hand-written text for plain columns (integers, floats, booleans, strings,
+//! timestamp text), arrow-cast's display (what arrow-csv writes) for the other flat types, JSON
+//! text for nested columns with `nested=json`.
 //!
-//! It writes exactly the bytes of `arrow-csv`'s `Writer` (arrow-csv 60 on csv 1.4 / csv-core
-//! 0.1.13) with `QuoteStyle::Necessary`, doubled quotes and a `\n` terminator:
+//! It writes the bytes of `arrow-csv`'s `Writer` (arrow-csv 60 on csv 1.4 / csv-core 0.1.13)
+//! with `QuoteStyle::Necessary`, doubled quotes and a `\n` terminator, except where those
+//! bytes would not read back as the value:
 //!
 //! * values as Arrow displays them: integers in decimal (`itoa`, the same digits as arrow's
-//!   `lexical_core`), floats with `ryu` as arrow does (`NaN`, `inf`, `-inf`, `-0.0`, `1e16`),
+//!   `lexical_core`), floats with `ryu` as arrow does (`inf`, `-inf`, `-0.0`, `1e16`),
 //!   booleans `true`/`false`, strings as they are, nulls as the `null` text;
 //! * a field (null text and header names included) is quoted iff it contains the delimiter,
-//!   the quote, `\r` or `\n`, and a quote inside it is doubled;
-//! * a record whose text is empty (one column holding an empty value) is written as two quotes,
-//!   as the `csv` crate does so that the line is not blank.
+//!   the quote, `\r` or `\n`, and a quote inside it is doubled — and, unlike arrow-csv, a value
+//!   is also quoted when its text is empty, equals the `null` text, or is one of the texts
+//!   readers take for null by default ([`NULL_TOKENS`]: `NA`, `NaN`, `null`, ...). So an empty
+//!   string is `""` while a null is nothing, and NaN is `"NaN"`; pyarrow reads every value
+//!   back with `strings_can_be_null=True, quoted_strings_can_be_null=False`;
+//! * a record whose text is empty (one column holding a null) is written as two quotes, as the
+//!   `csv` crate does so that the line is not blank (the encoder refuses this where the column
+//!   could also hold an empty text: see `lib.rs`);
+//! * durations are the integer count of the column's unit (which pyarrow reads as that
+//!   duration; arrow-csv writes ISO 8601 text, `<invalid>` past chrono's range), binary values
+//!   hex or base64 text, named time zones the UTC instant (`...Z`).
 //!
 //! Rows go into a reused byte buffer, handed to the output whenever it passes
 //! [`SINK_BUFFER_SIZE`].
 
-use std::io::{self, Write};
+use std::io::Write;
+use std::sync::Arc;
 
-use atio_encoder_sdk::RecordBatch;
-use atio_encoder_sdk::SINK_BUFFER_SIZE;
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_json::writer::{EncoderOptions, NullableEncoder, make_encoder};
 use atio_encoder_sdk::arrow_array::cast::AsArray;
+use atio_encoder_sdk::arrow_array::timezone::Tz;
 use atio_encoder_sdk::arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
     UInt32Type, UInt64Type,
 };
-use atio_encoder_sdk::arrow_array::{Array, LargeStringArray, StringArray, StringViewArray};
-use atio_encoder_sdk::arrow_buffer::{BooleanBuffer, NullBuffer};
-use atio_encoder_sdk::arrow_schema::{DataType, Schema};
+use atio_encoder_sdk::arrow_array::{
+    Array, ArrayRef, BinaryArray, BinaryViewArray, FixedSizeBinaryArray, LargeBinaryArray,
+    LargeStringArray, StringArray, StringViewArray,
+};
+use atio_encoder_sdk::arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
+use atio_encoder_sdk::arrow_schema::{DataType, FieldRef, Schema, TimeUnit};
+use atio_encoder_sdk::{EncodeError, RecordBatch, SINK_BUFFER_SIZE, text};
 
-/// Whether the fast path writes columns of this type.
-pub(crate) fn supports_type(data_type: &DataType) -> bool {
-    use DataType::*;
-    matches!(
-        data_type,
-        Int8 | Int16
-            | Int32
-            | Int64
-            | UInt8
-            | UInt16
-            | UInt32
-            | UInt64
-            | Float32
-            | Float64
-            | Boolean
-            | Utf8
-            | LargeUtf8
-            | Utf8View
-    )
-}
+use crate::values::{BinaryText, JsonValues, Settings};
 
 /// Every byte `itoa` writes for an integer.
 const INTEGER_BYTES: &[u8] = b"0123456789-";
@@ -57,7 +56,28 @@ const BOOLEAN_BYTES: &[u8] = b"truefals";
 /// Every byte of a timestamp's default text (`-0044-03-15T12:00:00.5`, `+10000-01-01T00:00:00`).
 const TIMESTAMP_BYTES: &[u8] = b"0123456789-+:T.";
 
-/// The fast CSV writer's settings, fixed in `open`.
+/// Texts that CSV readers take for null unless quoted: pyarrow's default `null_values` (pandas'
+/// list). A value with one of these texts is quoted.
+pub(crate) const NULL_TOKENS: [&[u8]; 16] = [
+    b"#N/A",
+    b"#N/A N/A",
+    b"#NA",
+    b"-1.#IND",
+    b"-1.#QNAN",
+    b"-NaN",
+    b"-nan",
+    b"1.#IND",
+    b"1.#QNAN",
+    b"N/A",
+    b"NA",
+    b"NULL",
+    b"NaN",
+    b"n/a",
+    b"nan",
+    b"null",
+];
+
+/// The CSV writer's settings, fixed in `open`.
 #[derive(Debug)]
 pub(crate) struct FastCsv {
     delimiter: u8,
@@ -66,8 +86,11 @@ pub(crate) struct FastCsv {
     special: [bool; 256],
     /// The null text as written in a field (quoted if it has to be).
     null: Vec<u8>,
+    /// The null text as given.
+    null_text: Vec<u8>,
     /// Whether a formatted integer, float or boolean can contain a special byte (only with an
-    /// unusual delimiter or quote such as `.`, `-` or `e`), so its text has to be checked.
+    /// unusual delimiter or quote such as `.`, `-` or `e`) or be the null text, so its text has
+    /// to be checked.
     check_integers: bool,
     check_floats: bool,
     check_booleans: bool,
@@ -75,11 +98,38 @@ pub(crate) struct FastCsv {
     /// Per column: a string column holding the SDK's timestamp text (see
     /// [`FastCsv::with_timestamp_text`]).
     timestamp_text: Vec<bool>,
+    /// arrow-cast's formats for the other types (the `*-format` options).
+    formats: Formats,
+    binary: BinaryText,
+    /// arrow-json's options for `nested=json` cells.
+    json: EncoderOptions,
+}
+
+/// The `*-format` options, as arrow-csv passes them to arrow-cast.
+#[derive(Debug, Default)]
+pub(crate) struct Formats {
+    pub(crate) date: Option<String>,
+    pub(crate) datetime: Option<String>,
+    pub(crate) timestamp: Option<String>,
+    pub(crate) timestamp_tz: Option<String>,
+    pub(crate) time: Option<String>,
+}
+
+impl Formats {
+    pub(crate) fn options(&self) -> FormatOptions<'_> {
+        FormatOptions::default()
+            .with_date_format(self.date.as_deref())
+            .with_datetime_format(self.datetime.as_deref())
+            .with_timestamp_format(self.timestamp.as_deref())
+            .with_timestamp_tz_format(self.timestamp_tz.as_deref())
+            .with_time_format(self.time.as_deref())
+    }
 }
 
 /// One column of a batch, borrowed from its arrays.
 struct Column<'a> {
-    nulls: Option<&'a NullBuffer>,
+    field: &'a FieldRef,
+    nulls: Option<NullBuffer>,
     values: Values<'a>,
 }
 
@@ -98,11 +148,24 @@ enum Values<'a> {
     Utf8(&'a StringArray),
     LargeUtf8(&'a LargeStringArray),
     Utf8View(&'a StringViewArray),
+    Duration(ScalarBuffer<i64>),
+    Binary(&'a BinaryArray),
+    LargeBinary(&'a LargeBinaryArray),
+    FixedSizeBinary(&'a FixedSizeBinaryArray),
+    BinaryView(&'a BinaryViewArray),
+    /// A nested column written as JSON text (`nested=json`).
+    Json(NullableEncoder<'a>),
+    /// Anything else, as arrow-cast displays it.
+    Formatted(ArrayFormatter<'a>),
 }
 
 impl<'a> Column<'a> {
-    /// `None` for a type the fast path does not write.
-    fn new(array: &'a dyn Array) -> Option<Self> {
+    fn new(
+        field: &'a FieldRef,
+        array: &'a dyn Array,
+        csv: &'a FastCsv,
+        formats: &FormatOptions<'a>,
+    ) -> Result<Self, EncodeError> {
         let values = match array.data_type() {
             DataType::Int8 => Values::I8(array.as_primitive::<Int8Type>().values()),
             DataType::Int16 => Values::I16(array.as_primitive::<Int16Type>().values()),
@@ -118,96 +181,206 @@ impl<'a> Column<'a> {
             DataType::Utf8 => Values::Utf8(array.as_string::<i32>()),
             DataType::LargeUtf8 => Values::LargeUtf8(array.as_string::<i64>()),
             DataType::Utf8View => Values::Utf8View(array.as_string_view()),
-            _ => return None,
+            DataType::Duration(_) => {
+                let data = array.to_data();
+                Values::Duration(ScalarBuffer::new(
+                    data.buffers()[0].clone(),
+                    data.offset(),
+                    data.len(),
+                ))
+            }
+            DataType::Binary => Values::Binary(array.as_binary()),
+            DataType::LargeBinary => Values::LargeBinary(array.as_binary()),
+            DataType::FixedSizeBinary(_) => Values::FixedSizeBinary(array.as_fixed_size_binary()),
+            DataType::BinaryView => Values::BinaryView(array.as_binary_view()),
+            t if t.is_nested() => Values::Json(
+                make_encoder(field, array, &csv.json)
+                    .map_err(|e| csv_value_error(field, &e.to_string()))?,
+            ),
+            _ => Values::Formatted(
+                ArrayFormatter::try_new(array, formats)
+                    .map_err(|e| csv_value_error(field, &e.to_string()))?,
+            ),
         };
-        // For these types the null buffer holds all the nulls; skip it when it has none.
-        let nulls = array.nulls().filter(|nulls| nulls.null_count() > 0);
-        Some(Self { nulls, values })
+        // Dictionaries and run-end encoded columns: the values' nulls as well as the keys'.
+        let nulls = array.logical_nulls().filter(|n| n.null_count() > 0);
+        Ok(Self {
+            field,
+            nulls,
+            values,
+        })
     }
 }
 
-impl FastCsv {
-    /// Whether every column of `schema` has a type the fast path writes (and there is one).
-    pub(crate) fn supports(schema: &Schema) -> bool {
-        !schema.fields().is_empty() && schema.fields().iter().all(|f| supports_type(f.data_type()))
-    }
+/// A value that has no CSV text (a date past chrono's range, say), naming the column.
+fn csv_value_error(field: &FieldRef, error: &str) -> EncodeError {
+    EncodeError::unsupported_column(
+        field.name(),
+        field.data_type(),
+        format!("holds a value that cannot be written as CSV text: {error}"),
+        "write it as parquet or arrow",
+    )
+}
 
+/// `array` with a named time zone (`UTC`, `Europe/Paris`), which arrow-cast cannot display
+/// without chrono-tz, relabelled `+00:00`: the same instants, written in UTC (`...Z`). `None`
+/// for every other column.
+fn utc_relabelled(array: &ArrayRef) -> Option<ArrayRef> {
+    let DataType::Timestamp(unit, Some(zone)) = array.data_type() else {
+        return None;
+    };
+    if zone.parse::<Tz>().is_ok() {
+        return None;
+    }
+    const UTC: &str = "+00:00";
+    Some(match unit {
+        TimeUnit::Second => Arc::new(
+            array
+                .as_primitive::<TimestampSecondType>()
+                .clone()
+                .with_timezone(UTC),
+        ),
+        TimeUnit::Millisecond => Arc::new(
+            array
+                .as_primitive::<TimestampMillisecondType>()
+                .clone()
+                .with_timezone(UTC),
+        ),
+        TimeUnit::Microsecond => Arc::new(
+            array
+                .as_primitive::<TimestampMicrosecondType>()
+                .clone()
+                .with_timezone(UTC),
+        ),
+        TimeUnit::Nanosecond => Arc::new(
+            array
+                .as_primitive::<TimestampNanosecondType>()
+                .clone()
+                .with_timezone(UTC),
+        ),
+    })
+}
+
+impl FastCsv {
     pub(crate) fn new(delimiter: u8, quote: u8, null: &str) -> Self {
         let mut special = [false; 256];
         for byte in [delimiter, quote, b'\r', b'\n'] {
             special[usize::from(byte)] = true;
         }
         let any_special = |bytes: &[u8]| bytes.iter().any(|&b| special[usize::from(b)]);
+        // The null text could be a number's or a boolean's text: those must be checked too.
+        let could_be_null =
+            |bytes: &[u8]| !null.is_empty() && null.bytes().all(|b| bytes.contains(&b));
+        let check = |bytes: &[u8]| any_special(bytes) || could_be_null(bytes);
+        let settings = Settings {
+            non_finite: crate::values::NonFinite::Error,
+            binary: BinaryText::Error,
+            format: "CSV",
+            instead: "parquet or arrow",
+        };
         let mut csv = Self {
             delimiter,
             quote,
             special,
             null: Vec::new(),
-            check_integers: any_special(INTEGER_BYTES),
-            check_floats: any_special(FLOAT_BYTES),
-            check_booleans: any_special(BOOLEAN_BYTES),
-            check_timestamps: any_special(TIMESTAMP_BYTES),
+            null_text: null.as_bytes().to_vec(),
+            check_integers: check(INTEGER_BYTES),
+            check_floats: check(FLOAT_BYTES),
+            check_booleans: check(BOOLEAN_BYTES),
+            check_timestamps: check(TIMESTAMP_BYTES),
             timestamp_text: Vec::new(),
+            formats: Formats::default(),
+            binary: BinaryText::Error,
+            json: JsonValues::options(settings, false),
         };
         let mut encoded = Vec::new();
-        csv.text(null.as_bytes(), &mut encoded);
+        csv.plain(null.as_bytes(), &mut encoded);
         csv.null = encoded;
         csv
     }
 
     /// Marks the string columns that hold timestamp text from
-    /// [`text::timestamps_as_text`](atio_encoder_sdk::text::timestamps_as_text): their bytes are
-    /// known, so they are checked for special bytes only when the delimiter or quote could be
-    /// one of them, like numbers.
+    /// [`text::timestamps_as_text`]: their bytes are known, so they are checked for special
+    /// bytes only when the delimiter or quote could be one of them, like numbers.
     pub(crate) fn with_timestamp_text(mut self, columns: Vec<bool>) -> Self {
         self.timestamp_text = columns;
         self
     }
 
-    /// Appends the header line: the column names of `schema`.
+    /// The `*-format` options for the types arrow-cast displays.
+    pub(crate) fn with_formats(mut self, formats: Formats) -> Self {
+        self.formats = formats;
+        self
+    }
+
+    /// How binary values are written, and the settings of `nested=json` cells.
+    pub(crate) fn with_values(mut self, settings: Settings) -> Self {
+        self.binary = settings.binary;
+        self.json = JsonValues::options(settings, false);
+        self
+    }
+
+    /// Appends the header line: the column names of `schema` (nothing for no columns: a
+    /// blank line would be a column named ``).
     pub(crate) fn header(&self, schema: &Schema, out: &mut Vec<u8>) {
+        if schema.fields().is_empty() {
+            return;
+        }
         let start = out.len();
         for (index, field) in schema.fields().iter().enumerate() {
             if index > 0 {
                 out.push(self.delimiter);
             }
-            self.text(field.name().as_bytes(), out);
+            self.plain(field.name().as_bytes(), out);
         }
         self.end_record(start, out);
     }
 
     /// Appends the rows of `batch` to `buf`, handing `buf` to `sink` (and clearing it) whenever
-    /// it passes [`SINK_BUFFER_SIZE`]. Returns `false`, having written nothing, if a column has
-    /// a type the fast path does not write.
+    /// it passes [`SINK_BUFFER_SIZE`].
     pub(crate) fn write_batch(
         &self,
         batch: &RecordBatch,
         buf: &mut Vec<u8>,
         sink: &mut impl Write,
-    ) -> io::Result<bool> {
-        let Some(columns) = batch
+    ) -> Result<(), EncodeError> {
+        let relabelled: Vec<Option<ArrayRef>> =
+            batch.columns().iter().map(utc_relabelled).collect();
+        let arrays: Vec<&dyn Array> = batch
             .columns()
             .iter()
-            .map(|array| Column::new(array.as_ref()))
-            .collect::<Option<Vec<_>>>()
-        else {
-            return Ok(false);
-        };
+            .zip(&relabelled)
+            .map(|(array, relabelled)| relabelled.as_ref().unwrap_or(array).as_ref())
+            .collect();
+        let formats = self.formats.options();
+        let mut columns = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .zip(arrays)
+            .map(|(field, array)| Column::new(field, array, self, &formats))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut integers = itoa::Buffer::new();
         let mut floats = ryu::Buffer::new();
+        let mut scratch = String::new();
+        let mut json = Vec::new();
         let (int, float, boolean) = (self.check_integers, self.check_floats, self.check_booleans);
         let is_timestamp = |index: usize| self.timestamp_text.get(index).copied().unwrap_or(false);
         for row in 0..batch.num_rows() {
             let start = buf.len();
-            for (index, column) in columns.iter().enumerate() {
+            for (index, column) in columns.iter_mut().enumerate() {
                 if index > 0 {
                     buf.push(self.delimiter);
                 }
-                if column.nulls.is_some_and(|nulls| nulls.is_null(row)) {
+                if column
+                    .nulls
+                    .as_ref()
+                    .is_some_and(|nulls| nulls.is_null(row))
+                {
                     buf.extend_from_slice(&self.null);
                     continue;
                 }
-                match column.values {
+                match &mut column.values {
                     Values::I8(v) => self.value(integers.format(v[row]), int, buf),
                     Values::I16(v) => self.value(integers.format(v[row]), int, buf),
                     Values::I32(v) => self.value(integers.format(v[row]), int, buf),
@@ -216,8 +389,15 @@ impl FastCsv {
                     Values::U16(v) => self.value(integers.format(v[row]), int, buf),
                     Values::U32(v) => self.value(integers.format(v[row]), int, buf),
                     Values::U64(v) => self.value(integers.format(v[row]), int, buf),
-                    Values::F32(v) => self.value(floats.format(v[row]), float, buf),
-                    Values::F64(v) => self.value(floats.format(v[row]), float, buf),
+                    // ryu's NaN text is a null token: `field` quotes it.
+                    Values::F32(v) => {
+                        let v = v[row];
+                        self.value(floats.format(v), float || v.is_nan(), buf);
+                    }
+                    Values::F64(v) => {
+                        let v = v[row];
+                        self.value(floats.format(v), float || v.is_nan(), buf);
+                    }
                     Values::Bool(v) => {
                         let text = if v.value(row) { "true" } else { "false" };
                         self.value(text, boolean, buf);
@@ -225,9 +405,27 @@ impl FastCsv {
                     Values::Utf8(a) if is_timestamp(index) => {
                         self.value(a.value(row), self.check_timestamps, buf);
                     }
-                    Values::Utf8(a) => self.text(a.value(row).as_bytes(), buf),
-                    Values::LargeUtf8(a) => self.text(a.value(row).as_bytes(), buf),
-                    Values::Utf8View(a) => self.text(a.value(row).as_bytes(), buf),
+                    Values::Utf8(a) => self.field(a.value(row).as_bytes(), buf),
+                    Values::LargeUtf8(a) => self.field(a.value(row).as_bytes(), buf),
+                    Values::Utf8View(a) => self.field(a.value(row).as_bytes(), buf),
+                    Values::Duration(v) => self.value(integers.format(v[row]), int, buf),
+                    Values::Binary(a) => self.bytes(a.value(row), &mut scratch, buf),
+                    Values::LargeBinary(a) => self.bytes(a.value(row), &mut scratch, buf),
+                    Values::FixedSizeBinary(a) => self.bytes(a.value(row), &mut scratch, buf),
+                    Values::BinaryView(a) => self.bytes(a.value(row), &mut scratch, buf),
+                    Values::Json(encoder) => {
+                        json.clear();
+                        encoder.encode(row, &mut json);
+                        self.field(&json, buf);
+                    }
+                    Values::Formatted(formatter) => {
+                        scratch.clear();
+                        formatter
+                            .value(row)
+                            .write(&mut scratch)
+                            .map_err(|e| csv_value_error(column.field, &e.to_string()))?;
+                        self.field(scratch.as_bytes(), buf);
+                    }
                 }
             }
             self.end_record(start, buf);
@@ -236,23 +434,46 @@ impl FastCsv {
                 buf.clear();
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// A formatted number or boolean: checked for special bytes only if it can contain one.
     #[inline]
     fn value(&self, text: &str, check: bool, out: &mut Vec<u8>) {
         if check {
-            self.text(text.as_bytes(), out);
+            self.field(text.as_bytes(), out);
         } else {
             out.extend_from_slice(text.as_bytes());
         }
     }
 
-    /// A field, quoted if it contains a special byte, with its quotes doubled.
+    /// A binary value as hex or base64 text (`open` refused binary columns otherwise).
+    fn bytes(&self, value: &[u8], scratch: &mut String, out: &mut Vec<u8>) {
+        scratch.clear();
+        match self.binary {
+            BinaryText::Base64 => text::write_base64(scratch, value),
+            BinaryText::Hex | BinaryText::Error => text::write_hex(scratch, value),
+        }
+        self.field(scratch.as_bytes(), out);
+    }
+
+    /// A value's field: quoted if it contains a special byte or could be read as null (see
+    /// the module docs), with its quotes doubled.
     #[inline]
-    fn text(&self, field: &[u8], out: &mut Vec<u8>) {
-        if !field.iter().any(|&b| self.special[usize::from(b)]) {
+    fn field(&self, field: &[u8], out: &mut Vec<u8>) {
+        self.quoted_if(field, self.reads_as_null(field), out);
+    }
+
+    /// A field that is not a value (the null text, a column name): quoted only if it contains
+    /// a special byte, as arrow-csv does.
+    fn plain(&self, field: &[u8], out: &mut Vec<u8>) {
+        self.quoted_if(field, false, out);
+    }
+
+    /// `field`, quoted if `force` or if it contains a special byte.
+    #[inline]
+    fn quoted_if(&self, field: &[u8], force: bool, out: &mut Vec<u8>) {
+        if !force && !field.iter().any(|&b| self.special[usize::from(b)]) {
             out.extend_from_slice(field);
             return;
         }
@@ -264,6 +485,14 @@ impl FastCsv {
             }
         }
         out.push(self.quote);
+    }
+
+    /// Whether a reader would take this unquoted text for null.
+    #[inline]
+    fn reads_as_null(&self, field: &[u8]) -> bool {
+        field.is_empty()
+            || field == self.null_text.as_slice()
+            || (field.len() <= 8 && NULL_TOKENS.contains(&field))
     }
 
     /// Ends the record that started at `start`: an empty record (one empty field) becomes two

@@ -1,83 +1,65 @@
-//! atio encoder for CSV: a hand-written writer for plain columns, `arrow-csv`'s `WriterBuilder`
-//! for everything else.
+//! atio encoder for CSV: every value written so that it reads back as itself, or refused.
 //!
-//! Both write the same bytes: arrow-csv's `Writer` output with the chosen delimiter, quote
-//! (doubled inside fields, a field quoted only when it holds the delimiter, the quote, `\r` or
-//! `\n`), null text and a `\n` line end. Which one runs is decided once, in `open`:
+//! One writer (module `fast`) formats every row into a reused buffer that goes to the
+//! session's [`SinkWriter`] in 1 MiB chunks: hand-written text for integers, floats, booleans,
+//! strings and naive timestamps (turned into Arrow's default text by the SDK's
+//! [`text::timestamps_as_text`] when no `timestamp-format` is given), arrow-cast's display —
+//! what `arrow-csv` writes — for the other flat types (dates, times, decimals, zoned
+//! timestamps, intervals, dictionaries, ...), and arrow-json's text, as the JSON-lines encoder
+//! writes it, for nested columns with `nested=json`. The bytes are arrow-csv's except where
+//! arrow-csv's would not read back as the value (see `fast`): values that could be read as
+//! null are quoted (an empty string is `""`, a null nothing; NaN is `"NaN"`), durations are
+//! integer counts of their unit, named time zones are written in UTC.
 //!
-//! * **Fast path** (module `fast`), when every column is an integer, float, boolean or string
-//!   (`Utf8`, `LargeUtf8`, `Utf8View`) column, naive timestamps counting as strings when no
-//!   `timestamp-format` is given (they are turned into Arrow's default text by the SDK's
-//!   [`text::timestamps_as_text`]). Rows are formatted with `itoa`/`ryu` straight into a reused
-//!   buffer, without arrow-csv's per-value `dyn fmt::Write` string and `csv` record. (Should a
-//!   timestamp column keep its type because chrono cannot represent one of its values, that
-//!   batch goes through arrow-csv, which reports the value.)
-//! * **arrow-csv**, for any other schema (dates, times, decimals, timestamps with a time zone
-//!   or a `timestamp-format`, binary, dictionaries, ...). Each batch is formatted row by row
-//!   into the `csv` crate's buffer, which empties into the session's [`SinkWriter`].
-//!
-//! The sink hands the host 1 MiB chunks, so there is no per-row (or per-batch) host call.
-//! Memory is bounded by one batch's formatting state plus the buffers.
-//!
-//! Nested columns (lists, structs, maps, unions) have no CSV representation and are rejected
-//! in `open` as `unsupported`, naming the column. With `header=true` the header line is written
-//! even when no batch arrives.
+//! Refused as `unsupported` in `open`, naming the column, its type and the way out: nested
+//! columns (lists, structs, maps, unions) unless `nested=json`, binary unless `binary=hex` or
+//! `binary=base64`. Refused when a batch shows them: a null in a one-column table whose value
+//! text can be empty when the `null` text is empty (the line would be `""`, an empty value),
+//! rows of a table with no columns, values with no text (dates past chrono's range), NaN or
+//! infinity inside `nested=json` cells. With `header=true` the header line is written even
+//! when no batch arrives; a table with no columns gives an empty file.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Arc;
 
-use arrow_csv::{Writer, WriterBuilder};
-use atio_encoder_sdk::arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use atio_encoder_sdk::arrow_array::Array;
+use atio_encoder_sdk::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, OptionSpec, Options, RecordBatch, SinkWriter, Summary,
     export_encoder, text,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 
-use crate::fast::FastCsv;
+use crate::fast::{FastCsv, Formats};
+use crate::values::{BinaryText, NonFinite, Settings};
 
 #[cfg(test)]
 mod differential;
 mod fast;
+#[cfg(test)]
+mod fidelity_tests;
+/// The JSON-lines encoder's value encoding, for `nested=json` cells; the CSV uses only part
+/// of it.
+#[allow(dead_code)]
+#[path = "../../jsonl/src/values.rs"]
+mod values;
 
 /// The CSV encoder.
+#[derive(Debug)]
 pub struct CsvEncoder {
-    output: Output,
+    csv: FastCsv,
+    /// Formatted rows not yet handed to `out` (at first, the header).
+    buf: Vec<u8>,
+    out: SinkWriter,
     /// No `timestamp-format`: timestamps take Arrow's default text, produced by the SDK's
     /// faster formatter (same bytes).
     fast_timestamps: bool,
-}
-
-/// Who writes the CSV; see the crate docs.
-enum Output {
-    Arrow {
-        writer: Writer<SinkWriter>,
-        schema: SchemaRef,
-        wrote_any: bool,
-        header: bool,
-    },
-    Fast {
-        csv: FastCsv,
-        /// Formatted rows not yet handed to `out` (at first, the header).
-        buf: Vec<u8>,
-        out: SinkWriter,
-        /// arrow-csv with the same options and no header, for a batch the fast path cannot
-        /// write.
-        fallback: WriterBuilder,
-    },
-}
-
-impl std::fmt::Debug for CsvEncoder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = match self.output {
-            Output::Arrow { .. } => "arrow-csv",
-            Output::Fast { .. } => "fast",
-        };
-        f.debug_struct("CsvEncoder")
-            .field("path", &path)
-            .finish_non_exhaustive()
-    }
+    /// The table's one column, if a null in it cannot be told from an empty value.
+    ambiguous_null: Option<Arc<Field>>,
+    /// `nested=json` columns with floats somewhere inside: checked for NaN and infinity.
+    nested_floats: Vec<usize>,
+    no_columns: bool,
 }
 
 /// The schema of the batches the writer sees: with `fast_timestamps`, naive timestamps
@@ -159,11 +141,75 @@ fn format_option(
     }
 }
 
-/// Errors of `arrow-csv` while formatting values: bad data, except host refusals.
-fn csv_error(e: ArrowError) -> EncodeError {
-    match e {
-        ArrowError::IoError(..) | ArrowError::ExternalError(_) => EncodeError::from(e),
-        other => EncodeError::invalid_input(format!("csv: {other}")),
+/// Refuses a column CSV cannot hold with these options, naming it.
+fn check_column(field: &Field, nested: bool, settings: &Settings) -> Result<(), EncodeError> {
+    let data_type = field.data_type();
+    let refuse = |problem: &str, instead: &str| {
+        Err(EncodeError::unsupported_column(
+            field.name(),
+            data_type,
+            problem,
+            instead,
+        ))
+    };
+    if data_type.is_nested() {
+        if !nested {
+            return refuse(
+                "cannot be written as CSV",
+                "write it as parquet, arrow or jsonl, or pass -o nested=json to write nested \
+                 values as JSON text",
+            );
+        }
+        return values::check_type(field.name(), data_type, settings);
+    }
+    let binary_refusal = |binary: BinaryText| {
+        (binary == BinaryText::Error).then_some(
+            "write it as parquet or arrow, or pass -o binary=hex or -o binary=base64 to write \
+             bytes as text",
+        )
+    };
+    let (inner, wrapped) = match data_type {
+        DataType::Dictionary(_, values) => (values.as_ref(), true),
+        DataType::RunEndEncoded(_, values) => (values.data_type(), true),
+        other => (other, false),
+    };
+    let binary = matches!(
+        inner,
+        DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::BinaryView
+    );
+    if binary && let Some(instead) = binary_refusal(settings.binary) {
+        return refuse("cannot be written as CSV: CSV text has no bytes", instead);
+    }
+    // Wrapped values take arrow-cast's text, which is right for every type but these two.
+    if wrapped
+        && (matches!(inner, DataType::Duration(_))
+            || binary && settings.binary == BinaryText::Base64)
+    {
+        return refuse(
+            "cannot be written as CSV with these options",
+            "write it as parquet or arrow, or cast it to its value type first",
+        );
+    }
+    Ok(())
+}
+
+/// Whether a value of this type can have empty text (so that a one-column record of it is
+/// written `""`, like a null).
+fn text_can_be_empty(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(0) => true,
+        DataType::Dictionary(_, values) => text_can_be_empty(values),
+        DataType::RunEndEncoded(_, values) => text_can_be_empty(values.data_type()),
+        _ => false,
     }
 }
 
@@ -201,6 +247,22 @@ impl Encoder for CsvEncoder {
             .option(fmt("timestamp-format", "timestamps without time zone"))
             .option(fmt("timestamp-tz-format", "timestamps with a time zone"))
             .option(fmt("time-format", "times of day (Time32, Time64)"))
+            .option(
+                OptionSpec::new(
+                    "nested",
+                    "lists, structs and maps, which CSV has no form for: `error` refuses them, \
+                     `json` writes each value as JSON text in one cell (as jsonl writes it)",
+                )
+                .default_value("error"),
+            )
+            .option(
+                OptionSpec::new(
+                    "binary",
+                    "binary values, which CSV text has no form for: `error` refuses binary \
+                     columns, `hex` writes lowercase hexadecimal, `base64` standard base64",
+                )
+                .default_value("error"),
+            )
     }
 
     fn open(
@@ -218,75 +280,64 @@ impl Encoder for CsvEncoder {
             )));
         }
         let null = options.take_str("null")?.unwrap_or_default();
-        let mut builder = WriterBuilder::new()
-            .with_delimiter(delimiter)
-            .with_header(header)
-            .with_quote(quote)
-            .with_null(null.clone());
-        if let Some(f) = format_option(options, "date-format", Kind::Date)? {
-            builder = builder.with_date_format(f);
-        }
-        if let Some(f) = format_option(options, "datetime-format", Kind::DateTime)? {
-            builder = builder.with_datetime_format(f);
-        }
-        let timestamp_format = format_option(options, "timestamp-format", Kind::DateTime)?;
-        let fast_timestamps = timestamp_format.is_none();
-        if let Some(f) = timestamp_format {
-            builder = builder.with_timestamp_format(f);
-        }
-        if let Some(f) = format_option(options, "timestamp-tz-format", Kind::TimestampTz)? {
-            builder = builder.with_timestamp_tz_format(f);
-        }
-        if let Some(f) = format_option(options, "time-format", Kind::Time)? {
-            builder = builder.with_time_format(f);
-        }
-
+        let formats = Formats {
+            date: format_option(options, "date-format", Kind::Date)?,
+            datetime: format_option(options, "datetime-format", Kind::DateTime)?,
+            timestamp: format_option(options, "timestamp-format", Kind::DateTime)?,
+            timestamp_tz: format_option(options, "timestamp-tz-format", Kind::TimestampTz)?,
+            time: format_option(options, "time-format", Kind::Time)?,
+        };
+        let fast_timestamps = formats.timestamp.is_none();
+        let nested = options.take_enum("nested", &["error", "json"], "error")? == "json";
+        let binary = options.take_enum("binary", &BinaryText::CHOICES, "error")?;
+        let settings = Settings {
+            non_finite: NonFinite::Error,
+            binary: BinaryText::parse(binary),
+            format: "CSV",
+            instead: "parquet or arrow",
+        };
         for field in schema.fields() {
-            if field.data_type().is_nested() {
-                return Err(EncodeError::unsupported(format!(
-                    "column `{}` has type {}, which CSV cannot hold (nested types are not \
-                     supported)",
-                    field.name(),
-                    field.data_type()
-                )));
-            }
+            check_column(field, nested, &settings)?;
         }
-        // Catch any other type the formatter cannot display now, not at the first batch:
-        // formatting an empty batch builds every column's formatter and writes nothing.
-        let mut probe = builder.clone().with_header(false).build(Vec::new());
-        probe
-            .write(&RecordBatch::new_empty(Arc::clone(&schema)))
-            .map_err(|e| EncodeError::unsupported(format!("csv: {e}")))?;
 
         let written = written_schema(&schema, fast_timestamps);
-        let output = if FastCsv::supports(&written) {
-            let csv = FastCsv::new(delimiter, quote, &null)
-                .with_timestamp_text(timestamp_text_columns(&schema, fast_timestamps));
-            let mut buf = Vec::new();
-            if header {
-                csv.header(&written, &mut buf);
-            }
-            Output::Fast {
-                csv,
-                buf,
-                out,
-                fallback: builder.with_header(false),
-            }
-        } else {
-            Output::Arrow {
-                writer: builder.build(out),
-                schema,
-                wrote_any: false,
-                header,
-            }
-        };
+        let csv = FastCsv::new(delimiter, quote, &null)
+            .with_timestamp_text(timestamp_text_columns(&schema, fast_timestamps))
+            .with_formats(formats)
+            .with_values(settings);
+        // Catch any other type the writer cannot display now, not at the first batch: writing
+        // an empty batch builds every column's formatter and writes nothing.
+        csv.write_batch(
+            &RecordBatch::new_empty(Arc::new(written.clone())),
+            &mut Vec::new(),
+            &mut std::io::sink(),
+        )?;
+        let mut buf = Vec::new();
+        if header {
+            csv.header(&written, &mut buf);
+        }
+        let fields = schema.fields();
+        let ambiguous_null =
+            (fields.len() == 1 && null.is_empty() && text_can_be_empty(fields[0].data_type()))
+                .then(|| Arc::clone(&fields[0]));
+        let nested_floats = (0..fields.len())
+            .filter(|&i| {
+                fields[i].data_type().is_nested() && values::has_floats(fields[i].data_type())
+            })
+            .collect();
         Ok(Self {
-            output,
+            csv,
+            buf,
+            out,
             fast_timestamps,
+            ambiguous_null,
+            nested_floats,
+            no_columns: fields.is_empty(),
         })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        self.check_batch(batch)?;
         let converted;
         let batch = if self.fast_timestamps {
             converted = text::timestamps_as_text(batch);
@@ -294,52 +345,51 @@ impl Encoder for CsvEncoder {
         } else {
             batch
         };
-        match &mut self.output {
-            Output::Arrow {
-                writer, wrote_any, ..
-            } => {
-                *wrote_any = true;
-                writer.write(batch).map_err(csv_error)
-            }
-            Output::Fast {
-                csv,
-                buf,
-                out,
-                fallback,
-            } => {
-                if !csv.write_batch(batch, buf, out)? {
-                    fallback
-                        .clone()
-                        .build(&mut *buf)
-                        .write(batch)
-                        .map_err(csv_error)?;
-                }
-                out.write_all(buf)?;
-                buf.clear();
-                Ok(())
-            }
-        }
+        self.csv.write_batch(batch, &mut self.buf, &mut self.out)?;
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 
-    fn finish(self) -> Result<Summary, EncodeError> {
-        match self.output {
-            Output::Arrow {
-                mut writer,
-                schema,
-                wrote_any,
-                header,
-            } => {
-                if !wrote_any && header {
-                    // The header is written with the first batch; make sure a file with no
-                    // rows still has it.
-                    writer
-                        .write(&RecordBatch::new_empty(schema))
-                        .map_err(csv_error)?;
-                }
-            }
-            Output::Fast { buf, mut out, .. } => out.write_all(&buf)?,
-        }
+    fn finish(mut self) -> Result<Summary, EncodeError> {
+        self.out.write_all(&self.buf)?;
         Ok(Summary::new())
+    }
+}
+
+impl CsvEncoder {
+    /// Refuses what a batch holds that CSV cannot write back exactly (see the crate docs).
+    fn check_batch(&self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        if self.no_columns && batch.num_rows() > 0 {
+            return Err(EncodeError::unsupported(format!(
+                "a table with no columns cannot be written as CSV: its {} rows would be blank \
+                 lines; write it as parquet or arrow",
+                batch.num_rows()
+            )));
+        }
+        if let Some(field) = &self.ambiguous_null
+            && batch.column(0).logical_null_count() > 0
+        {
+            return Err(EncodeError::unsupported_column(
+                field.name(),
+                field.data_type(),
+                "holds a null, which in a one-column CSV with an empty `null` text is written \
+                 `\"\"`, the same as an empty value",
+                "pass -o null=<text> (e.g. -o null=NULL), or write it as parquet, arrow or jsonl",
+            ));
+        }
+        for &index in &self.nested_floats {
+            if values::find_non_finite(batch.column(index).as_ref()) {
+                let field = batch.schema_ref().field(index).clone();
+                return Err(EncodeError::unsupported_column(
+                    field.name(),
+                    field.data_type(),
+                    "holds NaN or infinity inside a nested value, which JSON text cannot hold",
+                    "write it as parquet or arrow",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

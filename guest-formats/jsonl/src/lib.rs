@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use arrow_json::writer::{LineDelimited, Writer, WriterBuilder, make_encoder};
 use atio_encoder_sdk::arrow_array::{Array, StructArray};
-use atio_encoder_sdk::arrow_schema::{ArrowError, DataType, Field, SchemaRef};
+use atio_encoder_sdk::arrow_schema::{ArrowError, Field, SchemaRef};
 use atio_encoder_sdk::{
     EncodeError, Encoder, FormatInfo, OptionSpec, Options, RecordBatch, SinkWriter, Summary,
     export_encoder, text,
@@ -120,25 +120,6 @@ fn check_schema(
         .map_err(|e| EncodeError::unsupported(format!("json: {e}")))
 }
 
-/// Whether a float type occurs anywhere in `data_type`.
-fn has_floats(data_type: &DataType) -> bool {
-    use DataType::*;
-    match data_type {
-        Float16 | Float32 | Float64 => true,
-        List(f)
-        | LargeList(f)
-        | ListView(f)
-        | LargeListView(f)
-        | FixedSizeList(f, _)
-        | Map(f, _) => has_floats(f.data_type()),
-        Struct(fields) => fields.iter().any(|f| has_floats(f.data_type())),
-        Union(fields, _) => fields.iter().any(|(_, f)| has_floats(f.data_type())),
-        Dictionary(_, values) => has_floats(values),
-        RunEndEncoded(_, values) => has_floats(values.data_type()),
-        _ => false,
-    }
-}
-
 /// Errors of arrow-json while writing a batch.
 fn write_error(e: ArrowError) -> EncodeError {
     if let Some(carried) = values::from_arrow(&e) {
@@ -204,7 +185,7 @@ impl Encoder for JsonlEncoder {
         let fast = FastPath::new(&schema, explicit_nulls, settings.non_finite);
         let float_columns = match settings.non_finite {
             NonFinite::Error => (0..schema.fields().len())
-                .filter(|&i| has_floats(schema.field(i).data_type()))
+                .filter(|&i| values::has_floats(schema.field(i).data_type()))
                 .collect(),
             NonFinite::Null | NonFinite::String => Vec::new(),
         };

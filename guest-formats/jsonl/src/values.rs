@@ -291,6 +291,25 @@ fn find_unwritable<'a>(data_type: &'a DataType, settings: &Settings) -> Option<U
     }
 }
 
+/// Whether a float type occurs anywhere in `data_type`.
+pub(crate) fn has_floats(data_type: &DataType) -> bool {
+    use DataType::*;
+    match data_type {
+        Float16 | Float32 | Float64 => true,
+        List(f)
+        | LargeList(f)
+        | ListView(f)
+        | LargeListView(f)
+        | FixedSizeList(f, _)
+        | Map(f, _) => has_floats(f.data_type()),
+        Struct(fields) => fields.iter().any(|f| has_floats(f.data_type())),
+        Union(fields, _) => fields.iter().any(|(_, f)| has_floats(f.data_type())),
+        Dictionary(_, values) => has_floats(values),
+        RunEndEncoded(_, values) => has_floats(values.data_type()),
+        _ => false,
+    }
+}
+
 /// Whether a float anywhere in `array` (its nested values included) that is not null is NaN
 /// or infinite. Values under a null parent or outside a slice count too: refusing such a column
 /// is safe, writing it wrong would not be.
