@@ -490,9 +490,13 @@ impl FastCsv {
     /// Whether a reader would take this unquoted text for null.
     #[inline]
     fn reads_as_null(&self, field: &[u8]) -> bool {
+        // Every token starts with one of these bytes and is at most 8 long: most fields are
+        // ruled out without comparing.
+        let maybe_token =
+            field.len() <= 8 && matches!(field.first(), Some(b'#' | b'-' | b'1' | b'N' | b'n'));
         field.is_empty()
             || field == self.null_text.as_slice()
-            || (field.len() <= 8 && NULL_TOKENS.contains(&field))
+            || (maybe_token && NULL_TOKENS.contains(&field))
     }
 
     /// Ends the record that started at `start`: an empty record (one empty field) becomes two
@@ -503,5 +507,22 @@ impl FastCsv {
             out.extend_from_slice(&[self.quote, self.quote]);
         }
         out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_null_token_is_quoted() {
+        let csv = FastCsv::new(b',', b'"', "");
+        for token in NULL_TOKENS {
+            assert!(csv.reads_as_null(token), "{token:?}");
+        }
+        assert!(csv.reads_as_null(b""));
+        for text in [&b"N"[..], b"nulls", b"1", b"-", b"#", b"NaNa", b"a"] {
+            assert!(!csv.reads_as_null(text), "{text:?}");
+        }
     }
 }
