@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use arrow_csv::WriterBuilder;
 use atio_encoder_sdk::arrow_array::{
-    ArrayRef, BooleanArray, Date32Array, Float32Array, Float64Array, Int8Array, Int16Array,
-    Int32Array, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
-    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
-    TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    ArrayRef, BooleanArray, Date32Array, Date64Array, Decimal128Array, DictionaryArray,
+    Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array,
+    IntervalYearMonthArray, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+    Time64NanosecondArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
+    UInt64Array,
 };
 use atio_encoder_sdk::arrow_schema::{DataType, Field, Schema, TimeUnit};
 use atio_encoder_sdk::testing::Harness;
@@ -711,7 +713,49 @@ fn other_flat_types_match_arrow_csv() {
         None,
         Some(i32::MIN),
     ]));
-    let batch = RecordBatch::try_from_iter([("d", dates), ("i", ints)]).unwrap();
+    let decimals: ArrayRef = Arc::new(
+        Decimal128Array::from(vec![
+            Some(-12_345),
+            None,
+            Some(i128::from(i64::MAX)),
+            Some(0),
+        ])
+        .with_precision_and_scale(38, 4)
+        .unwrap(),
+    );
+    let times: ArrayRef = Arc::new(Time64NanosecondArray::from(vec![
+        Some(0),
+        Some(86_399_999_999_999),
+        None,
+        Some(1_500),
+    ]));
+    let dates64: ArrayRef = Arc::new(Date64Array::from(vec![
+        Some(0),
+        Some(-86_400_000),
+        Some(1_700_000_000_123),
+        None,
+    ]));
+    let intervals: ArrayRef = Arc::new(IntervalYearMonthArray::from(vec![
+        Some(14),
+        Some(-1),
+        None,
+        Some(0),
+    ]));
+    // A dictionary with a null value and null keys; no text a reader takes for null.
+    let dictionary: ArrayRef = Arc::new(DictionaryArray::new(
+        Int8Array::from(vec![Some(0), Some(1), None, Some(2)]),
+        Arc::new(StringArray::from(vec![Some("x,y"), None, Some("q\"t")])),
+    ));
+    let batch = RecordBatch::try_from_iter([
+        ("d", dates),
+        ("i", ints),
+        ("dec", decimals),
+        ("t", times),
+        ("d64", dates64),
+        ("ym", intervals),
+        ("dict", dictionary),
+    ])
+    .unwrap();
     let schema = batch.schema();
     for opts in OPTIONS {
         let want = expected(&schema, opts, &[batch.clone(), batch.slice(1, 2)]);
