@@ -9,6 +9,7 @@ mod commit;
 mod concurrency;
 mod encoders;
 mod faults;
+mod fidelity;
 mod fuzz_corpus;
 mod guest_units;
 mod hostile;
