@@ -7,6 +7,7 @@ mod azure;
 mod cli;
 mod commit;
 mod concurrency;
+mod corpus;
 mod encoders;
 mod faults;
 mod fidelity;
