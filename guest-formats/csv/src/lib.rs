@@ -162,12 +162,6 @@ fn check_column(field: &Field, nested: bool, settings: &Settings) -> Result<(), 
         }
         return values::check_type(field.name(), data_type, settings);
     }
-    let binary_refusal = |binary: BinaryText| {
-        (binary == BinaryText::Error).then_some(
-            "write it as parquet or arrow, or pass -o binary=hex or -o binary=base64 to write \
-             bytes as text",
-        )
-    };
     let (inner, wrapped) = match data_type {
         DataType::Dictionary(_, values) => (values.as_ref(), true),
         DataType::RunEndEncoded(_, values) => (values.data_type(), true),
@@ -180,8 +174,12 @@ fn check_column(field: &Field, nested: bool, settings: &Settings) -> Result<(), 
             | DataType::FixedSizeBinary(_)
             | DataType::BinaryView
     );
-    if binary && let Some(instead) = binary_refusal(settings.binary) {
-        return refuse("cannot be written as CSV: CSV text has no bytes", instead);
+    if binary && settings.binary == BinaryText::Error {
+        return refuse(
+            "cannot be written as CSV: CSV text has no bytes",
+            "write it as parquet or arrow, or pass -o binary=hex or -o binary=base64 to write \
+             bytes as text",
+        );
     }
     // Wrapped values take arrow-cast's text, which is right for every type but these two.
     if wrapped
