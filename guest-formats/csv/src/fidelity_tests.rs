@@ -277,3 +277,19 @@ fn decimals_half_floats_and_duplicate_names() {
          5000,0.0000000000000000000000000000000000000000,\"NaN\",\"NaN\"\n"
     );
 }
+
+#[test]
+fn json_cells_refuse_maps_with_a_key_twice() {
+    let mut builder = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+    for value in [1, 2] {
+        builder.keys().append_value("k");
+        builder.values().append_value(value);
+    }
+    builder.append(true).unwrap();
+    let map: ArrayRef = Arc::new(builder.finish());
+    let n: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+    assert_unsupported(
+        refusal(&batch(vec![("m", map), ("n", n)]), &[("nested", "json")]),
+        &["column `m` (Map(", "same key twice"],
+    );
+}

@@ -59,6 +59,10 @@ pub struct CsvEncoder {
     ambiguous_null: Option<Arc<Field>>,
     /// `nested=json` columns with floats somewhere inside: checked for NaN and infinity.
     nested_floats: Vec<usize>,
+    /// `nested=json` columns with maps somewhere inside: checked for duplicate keys.
+    nested_maps: Vec<usize>,
+    /// The settings of `nested=json` cells, for messages.
+    settings: Settings,
     no_columns: bool,
 }
 
@@ -323,6 +327,9 @@ impl Encoder for CsvEncoder {
                 fields[i].data_type().is_nested() && values::has_floats(fields[i].data_type())
             })
             .collect();
+        let nested_maps = (0..fields.len())
+            .filter(|&i| values::has_maps(fields[i].data_type()))
+            .collect();
         Ok(Self {
             csv,
             buf,
@@ -330,6 +337,8 @@ impl Encoder for CsvEncoder {
             fast_timestamps,
             ambiguous_null,
             nested_floats,
+            nested_maps,
+            settings,
             no_columns: fields.is_empty(),
         })
     }
@@ -375,6 +384,16 @@ impl CsvEncoder {
                  `\"\"`, the same as an empty value",
                 "pass -o null=<text> (e.g. -o null=NULL), or write it as parquet, arrow or jsonl",
             ));
+        }
+        for &index in &self.nested_maps {
+            if values::find_duplicate_map_key(batch.column(index).as_ref()) {
+                let field = batch.schema_ref().field(index).clone();
+                return Err(values::duplicate_map_key_error(
+                    field.name(),
+                    field.data_type(),
+                    &self.settings,
+                ));
+            }
         }
         for &index in &self.nested_floats {
             if values::find_non_finite(batch.column(index).as_ref()) {

@@ -346,3 +346,22 @@ fn unions_are_refused() {
         &["column `u` (Union(", "parquet or arrow"],
     );
 }
+
+#[test]
+fn maps_with_a_key_twice_are_refused() {
+    let mut builder = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+    for (key, value) in [("a", 1), ("b", 2)] {
+        builder.keys().append_value(key);
+        builder.values().append_value(value);
+    }
+    builder.append(true).unwrap();
+    for value in [3, 4] {
+        builder.keys().append_value("a");
+        builder.values().append_value(value);
+    }
+    builder.append(true).unwrap();
+    let map: ArrayRef = Arc::new(builder.finish());
+    let b = batch(vec![("m", map)]);
+    assert_eq!(json(&b.slice(0, 1), &[]), "{\"m\":{\"a\":1,\"b\":2}}\n");
+    assert_unsupported(refusal(&b, &[]), &["column `m` (Map(", "same key twice"]);
+}

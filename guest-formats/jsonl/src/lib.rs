@@ -65,6 +65,8 @@ pub struct JsonlEncoder {
     /// With `non-finite=error`, the columns with floats somewhere in their type, checked in
     /// every batch.
     float_columns: Vec<usize>,
+    /// The columns with maps somewhere in their type, checked for duplicate keys.
+    map_columns: Vec<usize>,
 }
 
 #[cfg(test)]
@@ -195,10 +197,23 @@ impl Encoder for JsonlEncoder {
             fast,
             settings,
             float_columns,
+            map_columns: (0..schema.fields().len())
+                .filter(|&i| values::has_maps(schema.field(i).data_type()))
+                .collect(),
         })
     }
 
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), EncodeError> {
+        for &index in &self.map_columns {
+            if values::find_duplicate_map_key(batch.column(index).as_ref()) {
+                let field = batch.schema_ref().field(index).clone();
+                return Err(values::duplicate_map_key_error(
+                    field.name(),
+                    field.data_type(),
+                    &self.settings,
+                ));
+            }
+        }
         for &index in &self.float_columns {
             if values::find_non_finite(batch.column(index).as_ref()) {
                 let field = batch.schema_ref().field(index).clone();

@@ -325,6 +325,67 @@ pub(crate) fn find_non_finite(array: &dyn Array) -> bool {
     in_data(&array.to_data())
 }
 
+/// Whether a map anywhere in `array` has an entry whose key occurs twice in it: its JSON object
+/// would hold the key twice, and readers keep one of the values.
+pub(crate) fn find_duplicate_map_key(array: &dyn Array) -> bool {
+    fn in_data(data: &ArrayData) -> bool {
+        if let DataType::Map(..) = data.data_type()
+            && map_has_duplicate_key(&MapArray::from(data.clone()))
+        {
+            return true;
+        }
+        data.child_data().iter().any(in_data)
+    }
+    in_data(&array.to_data())
+}
+
+fn map_has_duplicate_key(map: &MapArray) -> bool {
+    let keys = map.keys();
+    let key = |i: usize| -> &str {
+        match keys.data_type() {
+            DataType::LargeUtf8 => keys.as_string::<i64>().value(i),
+            DataType::Utf8View => keys.as_string_view().value(i),
+            _ => keys.as_string::<i32>().value(i),
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let offsets = map.offsets();
+    (0..map.len()).filter(|&i| map.is_valid(i)).any(|i| {
+        seen.clear();
+        let (start, end) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
+        (start..end).any(|entry| !seen.insert(key(entry)))
+    })
+}
+
+/// The refusal for a column [`find_duplicate_map_key`] flagged.
+pub(crate) fn duplicate_map_key_error(
+    column: &str,
+    data_type: &DataType,
+    settings: &Settings,
+) -> EncodeError {
+    EncodeError::unsupported_column(
+        column,
+        data_type,
+        "holds a map with the same key twice in one value, which a JSON object cannot hold",
+        format!("write it as {}", settings.instead),
+    )
+}
+
+/// Whether a map type occurs anywhere in `data_type`.
+pub(crate) fn has_maps(data_type: &DataType) -> bool {
+    use DataType::*;
+    match data_type {
+        Map(..) => true,
+        List(f) | LargeList(f) | ListView(f) | LargeListView(f) | FixedSizeList(f, _) => {
+            has_maps(f.data_type())
+        }
+        Struct(fields) => fields.iter().any(|f| has_maps(f.data_type())),
+        Dictionary(_, values) => has_maps(values),
+        RunEndEncoded(_, values) => has_maps(values.data_type()),
+        _ => false,
+    }
+}
+
 /// The refusal for a column [`find_non_finite`] flagged.
 pub(crate) fn non_finite_error(
     column: &str,
