@@ -153,7 +153,8 @@ pub fn write_dataset(
         rows: 0,
     };
     for batch in source {
-        let batch = batch.map_err(|error| input::arrow_error(root, error))?;
+        let batch =
+            batch.map_err(|error| input::arrow_error(Path::new(input::CALLER_BATCHES), error))?;
         let data = batch
             .project(&data_columns)
             .map_err(|error| input::arrow_error(root, error))?;

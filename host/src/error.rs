@@ -273,7 +273,19 @@ impl Error {
 
     /// One line telling the user what to try next.
     pub fn hint(&self) -> &'static str {
-        self.kind.hint()
+        match (self.kind, self.step) {
+            (ErrorKind::UnsupportedFormat, Step::Encode) => {
+                "this format cannot hold the data named above: pick one that can (README: \
+                 \"Arrow types and formats\") or convert that column first"
+            }
+            (ErrorKind::UnsupportedFormat, Step::Read) => {
+                "this input cannot be read as it is; the message above says what to change"
+            }
+            (ErrorKind::InvalidInput, Step::Read) => {
+                "the input named above is malformed or corrupt; nothing was written"
+            }
+            _ => self.kind.hint(),
+        }
     }
 }
 

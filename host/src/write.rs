@@ -77,7 +77,8 @@ pub fn write_with_progress(
     )?;
     let mut progress = Progress::default();
     for batch in source {
-        let batch: RecordBatch = batch.map_err(|error| input::arrow_error(&target, error))?;
+        let batch: RecordBatch =
+            batch.map_err(|error| input::arrow_error(Path::new(input::CALLER_BATCHES), error))?;
         session.write_batch(&batch)?;
         progress.rows += batch.num_rows() as u64;
         progress.batches += 1;

@@ -48,6 +48,20 @@ fn jsonl_corpus_inputs_parse_or_fail_cleanly() {
 }
 
 #[test]
+fn arrow_ipc_corpus_inputs_read_or_fail_naming_the_input() {
+    replay("input_ipc", |data| {
+        checks::columnar_input(data, InputFormat::Arrow)
+    });
+}
+
+#[test]
+fn parquet_corpus_inputs_read_or_fail_naming_the_input() {
+    replay("input_parquet", |data| {
+        checks::columnar_input(data, InputFormat::Parquet)
+    });
+}
+
+#[test]
 fn manifest_corpus_inputs_parse_and_round_trip_or_fail_as_verification_errors() {
     replay("manifest", checks::manifest);
 }

@@ -183,6 +183,10 @@ pub struct WriteArgs {
     /// Input format when the input's name does not tell.
     #[arg(long, value_enum)]
     pub input_format: Option<atio::input::InputFormat>,
+    /// Rows of a CSV or JSON-lines input its schema is inferred from: a number or `all` (a JSON
+    /// key first seen after them is an error, never dropped).
+    #[arg(long, value_name = "N|all", default_value = "1000")]
+    pub infer_rows: atio::input::InferRows,
     /// Write a hive-partitioned directory (`OUTPUT/col=value/part-00000.<ext>`); each top-level
     /// partition is replaced as one unit. Implies a directory OUTPUT.
     #[arg(long, value_delimiter = ',', value_name = "COL[,COL...]")]

@@ -95,7 +95,11 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
         encoder_options: args.options.clone(),
         limits: args.limits.limits(),
     };
-    let reader = atio::input::open(&args.input, args.input_format)?;
+    let read_options = atio::input::ReadOptions {
+        format: args.input_format,
+        infer_rows: args.infer_rows,
+    };
+    let reader = atio::input::open_with(&args.input, &read_options)?;
     let object = matches!(
         atio::Location::parse(&args.output)?,
         atio::Location::Object(_)

@@ -2,22 +2,33 @@
 //!
 //! Every reader streams: memory is bounded by the batch size, never by the input size. CSV and
 //! JSON schemas are inferred from the first rows, which are buffered once and then replayed.
+//!
+//! Inputs are untrusted: every error (and every panic of the underlying arrow-rs and parquet
+//! readers, which some corrupt files still provoke) becomes an [`Error`] naming the *input*,
+//! so a write fails with exit 10 and the right path instead of crashing or blaming the output.
+
+mod guard;
+mod ipc;
+mod parquet;
+mod text;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use arrow::array::RecordBatchReader;
+use arrow::array::{RecordBatch, RecordBatchReader};
+use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 
 use crate::error::{Error, ErrorKind, Result, Step};
 
 /// Rows per batch handed to encoders: large, so each sandbox crossing carries real work.
 pub const BATCH_ROWS: usize = 64 * 1024;
-/// Rows read to infer a CSV or JSON schema.
-const INFER_ROWS: usize = 1000;
-/// Largest prefix buffered for schema inference.
-const INFER_BYTES: usize = 4 << 20;
+/// Cells (rows × columns) per batch: wide inputs get fewer rows per batch, so a CSV with
+/// thousands of columns costs memory near its size instead of `BATCH_ROWS` rows of every column.
+const BATCH_CELLS: usize = 4 << 20;
+/// Rows read to infer a CSV or JSON schema unless [`InferRows`] says otherwise.
+pub const INFER_ROWS: usize = 1000;
 
 /// An input format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
@@ -47,159 +58,214 @@ impl InputFormat {
     }
 }
 
+/// How many rows of a CSV or JSON-lines input the schema is inferred from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InferRows {
+    /// The first N rows (at most 4 MiB of them from a stream).
+    First(usize),
+    /// Every row: a file is read twice; a stream is inferred from its first 4 MiB.
+    All,
+}
+
+impl Default for InferRows {
+    fn default() -> Self {
+        Self::First(INFER_ROWS)
+    }
+}
+
+impl std::str::FromStr for InferRows {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        if text == "all" {
+            return Ok(Self::All);
+        }
+        match text.parse::<usize>() {
+            Ok(rows) if rows > 0 => Ok(Self::First(rows)),
+            _ => Err(format!(
+                "`{text}` is not a positive number of rows or `all`"
+            )),
+        }
+    }
+}
+
+/// How to read an input.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions {
+    /// The format; `None` picks it by the input's extension.
+    pub format: Option<InputFormat>,
+    /// Rows a CSV or JSON-lines schema is inferred from.
+    pub infer_rows: InferRows,
+}
+
+/// How errors of batches that did not come from [`open`] (a library caller's own reader) name
+/// their source.
+pub const CALLER_BATCHES: &str = "<input batches>";
+
 /// A streaming batch source.
 pub type BatchReader = Box<dyn RecordBatchReader + Send>;
 
-/// Opens `input` (`-` for stdin) as a stream of batches.
+/// Opens `input` (`-` for stdin) as a stream of batches, the format chosen by `format` or the
+/// extension.
 pub fn open(input: &Path, format: Option<InputFormat>) -> Result<BatchReader> {
+    open_with(
+        input,
+        &ReadOptions {
+            format,
+            ..ReadOptions::default()
+        },
+    )
+}
+
+/// Opens `input` (`-` for stdin) as a stream of batches.
+pub fn open_with(input: &Path, options: &ReadOptions) -> Result<BatchReader> {
     let stdin = input == Path::new("-");
     let label: PathBuf = if stdin {
         PathBuf::from("<stdin>")
     } else {
         input.to_path_buf()
     };
-    let format = format.or_else(|| InputFormat::from_path(input)).ok_or_else(|| {
+    let format = options
+        .format
+        .or_else(|| InputFormat::from_path(input))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnsupportedFormat,
+                Step::Read,
+                &label,
+                "cannot tell the input format from the name; pass --input-format csv|jsonl|parquet|arrow",
+            )
+        })?;
+    let needs_file = |what: &str| {
         Error::new(
-            ErrorKind::UnsupportedFormat,
+            ErrorKind::InvalidInput,
             Step::Read,
             &label,
-            "cannot tell the input format from the name; pass --input-format csv|jsonl|parquet|arrow",
+            format!("{what} cannot be read from stdin; pass a file"),
         )
-    })?;
-    let read_error = |error: ArrowError| arrow_error(&label, error);
-    let source: Box<dyn Read + Send> = if stdin {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(File::open(input).map_err(|error| Error::io(Step::Read, input, error))?)
     };
-    match format {
-        InputFormat::Csv | InputFormat::Jsonl => read_stream(source, format, &label),
-        InputFormat::Parquet => {
-            if stdin {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    Step::Read,
-                    &label,
-                    "Parquet cannot be read from stdin (its footer is at the end); pass a file",
-                ));
-            }
-            let file = File::open(input).map_err(|error| Error::io(Step::Read, input, error))?;
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .and_then(|builder| builder.with_batch_size(BATCH_ROWS).build())
-                    .map_err(|error| {
-                        Error::new(
-                            ErrorKind::InvalidInput,
-                            Step::Read,
-                            &label,
-                            error.to_string(),
-                        )
-                    })?;
-            Ok(Box::new(reader))
+    let reader: BatchReader = match format {
+        InputFormat::Csv | InputFormat::Jsonl if stdin => text::open_stream(
+            Box::new(std::io::stdin()),
+            format,
+            options.infer_rows,
+            &label,
+        )?,
+        InputFormat::Csv | InputFormat::Jsonl => {
+            text::open_path(input, format, options.infer_rows)?
         }
+        InputFormat::Parquet if stdin => {
+            return Err(needs_file("Parquet (its footer is at the end)"));
+        }
+        InputFormat::Parquet => parquet::open(input)?,
         InputFormat::Arrow => {
-            let mut reader = BufReader::with_capacity(1 << 20, source);
-            let is_file_format = reader
-                .fill_buf()
-                .map_err(|error| Error::io(Step::Read, &label, error))?
-                .starts_with(b"ARROW1");
-            if is_file_format {
-                if stdin {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        Step::Read,
-                        &label,
-                        "an Arrow IPC file cannot be read from stdin (it needs seeking); pass a file or an IPC stream",
-                    ));
-                }
-                let mut file =
-                    File::open(input).map_err(|error| Error::io(Step::Read, input, error))?;
-                file.seek(SeekFrom::Start(0))
-                    .map_err(|error| Error::io(Step::Read, input, error))?;
-                Ok(Box::new(
-                    arrow::ipc::reader::FileReader::try_new(file, None).map_err(read_error)?,
-                ))
+            let source: Box<dyn Read + Send> = if stdin {
+                Box::new(std::io::stdin())
             } else {
-                Ok(Box::new(
-                    arrow::ipc::reader::StreamReader::try_new(reader, None).map_err(read_error)?,
-                ))
-            }
+                Box::new(open_file(input)?)
+            };
+            ipc::open(source, input, stdin, &label)?
         }
-    }
+    };
+    Ok(Box::new(Labelled::new(reader, label)))
 }
 
-/// Reads CSV or JSON lines from any byte source (stdin, a pipe, bytes in memory) as a stream of
-/// batches; `label` names the source in errors. Parquet and Arrow IPC files need a file: use
-/// [`open`].
+/// Reads CSV, JSON lines or an Arrow IPC *stream* from any byte source (stdin, a pipe, bytes in
+/// memory) as a stream of batches; `label` names the source in errors. Parquet and Arrow IPC
+/// files need seeking: use [`open`].
 pub fn read_stream(
     source: Box<dyn Read + Send>,
     format: InputFormat,
     label: &Path,
 ) -> Result<BatchReader> {
-    let read_error = |error: ArrowError| arrow_error(label, error);
-    match format {
-        InputFormat::Csv => {
-            let (prefix, rest) = buffer_prefix(source, label)?;
-            let arrow_format = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = arrow_format
-                .infer_schema(Cursor::new(&prefix), Some(INFER_ROWS))
-                .map_err(read_error)?;
-            let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
-            let reader = arrow::csv::ReaderBuilder::new(schema.into())
-                .with_format(arrow_format)
-                .with_batch_size(BATCH_ROWS)
-                .build_buffered(replay)
-                .map_err(read_error)?;
-            Ok(Box::new(reader))
+    let reader = match format {
+        InputFormat::Csv | InputFormat::Jsonl => {
+            text::open_stream(source, format, InferRows::default(), label)?
         }
-        InputFormat::Jsonl => {
-            let (prefix, rest) = buffer_prefix(source, label)?;
-            let (schema, _) =
-                arrow::json::reader::infer_json_schema(Cursor::new(&prefix), Some(INFER_ROWS))
-                    .map_err(read_error)?;
-            let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
-            let reader = arrow::json::ReaderBuilder::new(schema.into())
-                .with_batch_size(BATCH_ROWS)
-                .build(replay)
-                .map_err(read_error)?;
-            Ok(Box::new(reader))
+        InputFormat::Arrow => ipc::open(source, label, true, label)?,
+        InputFormat::Parquet => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::Read,
+                label,
+                "Parquet is not read from a byte stream (its footer is at the end); open the file by path",
+            ));
         }
-        InputFormat::Parquet | InputFormat::Arrow => Err(Error::new(
-            ErrorKind::InvalidInput,
-            Step::Read,
+    };
+    Ok(Box::new(Labelled::new(reader, label.to_path_buf())))
+}
+
+fn open_file(path: &Path) -> Result<File> {
+    File::open(path).map_err(|error| Error::io(Step::Read, path, error))
+}
+
+/// Rows per batch for `columns` columns: `BATCH_ROWS`, fewer for wide inputs.
+fn batch_rows(columns: usize) -> usize {
+    (BATCH_CELLS / columns.max(1)).clamp(1024, BATCH_ROWS)
+}
+
+/// An input's batches with every error naming the input, and panics of the reader turned into
+/// errors. Errors travel as `ArrowError::ExternalError` holding the atio [`Error`], which
+/// [`arrow_error`] unwraps wherever the batches are consumed.
+struct Labelled {
+    inner: BatchReader,
+    schema: SchemaRef,
+    label: PathBuf,
+    failed: bool,
+}
+
+impl Labelled {
+    fn new(inner: BatchReader, label: PathBuf) -> Self {
+        Self {
+            schema: inner.schema(),
+            inner,
             label,
-            "only CSV and JSON lines are read from a byte stream; open Parquet and Arrow files by path",
-        )),
+            failed: false,
+        }
     }
 }
 
-/// Reads up to `INFER_BYTES` (ending on a line boundary when possible) for schema inference.
-fn buffer_prefix(
-    mut source: Box<dyn Read + Send>,
-    label: &Path,
-) -> Result<(Vec<u8>, Box<dyn Read + Send>)> {
-    let mut prefix = Vec::new();
-    (&mut source)
-        .take(INFER_BYTES as u64)
-        .read_to_end(&mut prefix)
-        .map_err(|error| Error::io(Step::Read, label, error))?;
-    if prefix.len() == INFER_BYTES {
-        // Infer only from whole lines; the cut line is replayed with the rest anyway.
-        let whole = prefix
-            .iter()
-            .rposition(|&byte| byte == b'\n')
-            .map_or(prefix.len(), |at| at + 1);
-        let tail = prefix.split_off(whole);
-        let replayed: Box<dyn Read + Send> = Box::new(Cursor::new(tail).chain(source));
-        return Ok((prefix, replayed));
+impl Iterator for Labelled {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = match guard::catch_panic(&self.label, || self.inner.next()) {
+            Ok(item) => item?,
+            Err(error) => Err(ArrowError::ExternalError(Box::new(error))),
+        };
+        Some(item.map_err(|error| {
+            self.failed = true;
+            ArrowError::ExternalError(Box::new(arrow_error(&self.label, error)))
+        }))
     }
-    Ok((prefix, source))
 }
 
-/// An Arrow reading error on `label`.
-pub(crate) fn arrow_error(label: &Path, error: ArrowError) -> Error {
+impl RecordBatchReader for Labelled {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+/// An Arrow reading error on `label`; an error that already names its input (from a reader
+/// [`open`] made) is returned as it is.
+pub fn arrow_error(label: &Path, error: ArrowError) -> Error {
+    let error = match error {
+        ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
+            Ok(named) => return *named,
+            Err(inner) => ArrowError::ExternalError(inner),
+        },
+        other => other,
+    };
     let kind = match &error {
-        ArrowError::IoError(_, io_error) => ErrorKind::from_io(io_error),
+        // A short read inside a message is a truncated input, not a failing disk.
+        ArrowError::IoError(_, io_error)
+            if io_error.kind() != std::io::ErrorKind::UnexpectedEof =>
+        {
+            ErrorKind::from_io(io_error)
+        }
         _ => ErrorKind::InvalidInput,
     };
     Error::new(kind, Step::Read, label, error.to_string())

@@ -1,0 +1,341 @@
+//! CSV and JSON-lines input: schema inference, then arrow-rs's streaming readers.
+//!
+//! What arrow-rs leaves to its caller, done here: a UTF-8 byte-order mark is skipped; JSON
+//! columns keep the order their keys first appear in (arrow-rs sorts them); a JSON key first
+//! seen after the inferred rows is an error naming `--infer-rows`, never silently dropped;
+//! numbers and booleans in a column inferred as text stay as their text; an empty input has no
+//! columns (not one named ""); wide CSVs get fewer rows per batch.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatchIterator;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use super::{BatchReader, InferRows, InputFormat, arrow_error, batch_rows, open_file};
+use crate::error::{Error, Result, Step};
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+/// Largest prefix of a stream buffered for schema inference.
+const INFER_BYTES: usize = 4 << 20;
+
+/// Opens a CSV or JSON-lines file; inference reads the file itself, then it is read again.
+pub(super) fn open_path(
+    path: &Path,
+    format: InputFormat,
+    infer_rows: InferRows,
+) -> Result<BatchReader> {
+    let io_error = |error| Error::io(Step::Read, path, error);
+    let mut file = BufReader::with_capacity(1 << 20, open_file(path)?);
+    let start = if file.fill_buf().map_err(io_error)?.starts_with(BOM) {
+        BOM.len() as u64
+    } else {
+        0
+    };
+    file.seek(SeekFrom::Start(start)).map_err(io_error)?;
+    let max_rows = match infer_rows {
+        InferRows::First(rows) => Some(rows),
+        InferRows::All => None,
+    };
+    let schema = infer(&mut file, format, max_rows, path)?;
+    file.seek(SeekFrom::Start(start)).map_err(io_error)?;
+    let schema = match format {
+        InputFormat::Jsonl => in_first_seen_order(schema, &mut file),
+        _ => schema,
+    };
+    file.seek(SeekFrom::Start(start)).map_err(io_error)?;
+    build(Box::new(file), format, schema, infer_rows, path)
+}
+
+/// Opens CSV or JSON lines from a byte stream, inferring from its first rows (at most
+/// `INFER_BYTES`), which are buffered and replayed.
+pub(super) fn open_stream(
+    mut source: Box<dyn Read + Send>,
+    format: InputFormat,
+    infer_rows: InferRows,
+    label: &Path,
+) -> Result<BatchReader> {
+    let mut prefix = Vec::new();
+    (&mut source)
+        .take(INFER_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|error| Error::io(Step::Read, label, error))?;
+    if prefix.starts_with(BOM) {
+        prefix.drain(..BOM.len());
+    }
+    let mut rest: Box<dyn Read + Send> = source;
+    if prefix.len() >= INFER_BYTES - BOM.len() {
+        // Infer only from whole lines; the cut line is replayed with the rest anyway.
+        let whole = prefix
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(prefix.len(), |at| at + 1);
+        rest = Box::new(Cursor::new(prefix.split_off(whole)).chain(rest));
+    }
+    let max_rows = match infer_rows {
+        InferRows::First(rows) => Some(rows),
+        InferRows::All => None,
+    };
+    let schema = infer(&mut Cursor::new(&prefix), format, max_rows, label)?;
+    let schema = match format {
+        InputFormat::Jsonl => in_first_seen_order(schema, &mut Cursor::new(&prefix)),
+        _ => schema,
+    };
+    let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
+    build(Box::new(replay), format, schema, infer_rows, label)
+}
+
+fn infer(
+    source: &mut (impl BufRead + Seek),
+    format: InputFormat,
+    max_rows: Option<usize>,
+    label: &Path,
+) -> Result<Schema> {
+    if whole_source_is_blank(source) {
+        // Nothing at all (or blank lines): no columns, no rows.
+        return Ok(Schema::empty());
+    }
+    let inferred = match format {
+        InputFormat::Csv => arrow::csv::reader::Format::default()
+            .with_header(true)
+            .infer_schema(source, max_rows)
+            .map(|(schema, _)| schema),
+        _ => arrow::json::reader::infer_json_schema(source, max_rows).map(|(schema, _)| schema),
+    };
+    inferred.map_err(|error| arrow_error(label, error))
+}
+
+/// Whether everything left in `source` is whitespace; leaves the position where it was.
+fn whole_source_is_blank(source: &mut (impl BufRead + Seek)) -> bool {
+    let Ok(start) = source.stream_position() else {
+        return false;
+    };
+    let mut blank = true;
+    let mut chunk = [0u8; 8192];
+    loop {
+        match source.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) if chunk[..read].iter().all(u8::is_ascii_whitespace) => {}
+            // Not blank, or unreadable: inference reads it and reports what it finds.
+            _ => {
+                blank = false;
+                break;
+            }
+        }
+    }
+    let _ = source.seek(SeekFrom::Start(start));
+    blank
+}
+
+/// The reader for an inferred `schema`, its errors naming `label` and, for a JSON key the
+/// schema lacks, `--infer-rows`.
+fn build(
+    source: Box<dyn BufRead + Send>,
+    format: InputFormat,
+    schema: Schema,
+    infer_rows: InferRows,
+    label: &Path,
+) -> Result<BatchReader> {
+    let schema: SchemaRef = Arc::new(schema);
+    if schema.fields().is_empty() {
+        return Ok(Box::new(RecordBatchIterator::new([], schema)));
+    }
+    let rows = batch_rows(schema.fields().len());
+    match format {
+        InputFormat::Csv => {
+            let reader = arrow::csv::ReaderBuilder::new(schema)
+                .with_header(true)
+                .with_batch_size(rows)
+                .build_buffered(source)
+                .map_err(|error| arrow_error(label, error))?;
+            Ok(Box::new(reader))
+        }
+        _ => {
+            let reader = arrow::json::ReaderBuilder::new(schema.clone())
+                .with_batch_size(rows)
+                .with_strict_mode(true)
+                .with_coerce_primitive(true)
+                .build(source)
+                .map_err(|error| arrow_error(label, error))?;
+            let batches =
+                reader.map(move |batch| batch.map_err(|error| late_key_hint(error, infer_rows)));
+            Ok(Box::new(RecordBatchIterator::new(batches, schema)))
+        }
+    }
+}
+
+/// Adds what to do to arrow-json's "column 'x' missing from schema".
+fn late_key_hint(error: ArrowError, infer_rows: InferRows) -> ArrowError {
+    let text = error.to_string();
+    if !text.contains("missing from schema") {
+        return error;
+    }
+    let inferred = match infer_rows {
+        InferRows::First(rows) => format!("the first {rows} rows"),
+        InferRows::All => "the first 4 MiB of this stream".to_owned(),
+    };
+    ArrowError::JsonError(format!(
+        "{text}: this key first appears after {inferred}, which the schema was inferred from; \
+         pass --infer-rows all (or a larger number) to infer it from more rows"
+    ))
+}
+
+/// `schema` with its fields in the order their keys first appear in `source` (arrow-rs returns
+/// them sorted by name). Reads only as many lines as it takes to see every key.
+fn in_first_seen_order(schema: Schema, source: &mut impl BufRead) -> Schema {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    let mut line = String::new();
+    while order.len() < schema.fields().len() {
+        line.clear();
+        match source.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let mut parser = serde_json::Deserializer::from_str(&line);
+        let _ = KeyOrder {
+            order: &mut order,
+            seen: &mut seen,
+        }
+        .deserialize(&mut parser);
+    }
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    let position = |name: &str| {
+        order
+            .iter()
+            .position(|key| key == name)
+            .unwrap_or(usize::MAX)
+    };
+    fields.sort_by_key(|field| position(field.name()));
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// Records the top-level keys of one JSON object, in order, skipping their values.
+struct KeyOrder<'a> {
+    order: &'a mut Vec<String>,
+    seen: &'a mut HashSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeyOrder<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        parser: D,
+    ) -> std::result::Result<(), D::Error> {
+        parser.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyOrder<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<IgnoredAny>()?;
+            if self.seen.insert(key.clone()) {
+                self.order.push(key);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::INFER_ROWS;
+    use arrow::array::{Array, AsArray};
+
+    fn read(format: InputFormat, bytes: &[u8]) -> Result<Vec<arrow::array::RecordBatch>> {
+        let reader = open_stream(
+            Box::new(Cursor::new(bytes.to_vec())),
+            format,
+            InferRows::default(),
+            Path::new("in"),
+        )?;
+        reader
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|error| arrow_error(Path::new("in"), error))
+    }
+
+    fn names(batch: &arrow::array::RecordBatch) -> Vec<String> {
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    #[test]
+    fn json_columns_keep_first_seen_order_and_bom_is_skipped() {
+        let batches = read(
+            InputFormat::Jsonl,
+            b"\xef\xbb\xbf{\"k10\":1,\"k2\":2,\"k1\":3}\n{\"k0\":4}\n",
+        )
+        .unwrap();
+        assert_eq!(names(&batches[0]), ["k10", "k2", "k1", "k0"]);
+        let batches = read(InputFormat::Csv, b"\xef\xbb\xbfa,b\n1,2\n").unwrap();
+        assert_eq!(names(&batches[0]), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_late_json_key_is_an_error_naming_infer_rows() {
+        let mut input = "{\"a\":1}\n".repeat(INFER_ROWS + 5);
+        input.push_str("{\"a\":2,\"late\":3}\n");
+        let error = read(InputFormat::Jsonl, input.as_bytes()).unwrap_err();
+        assert!(error.message().contains("late"), "{error}");
+        assert!(error.message().contains("--infer-rows"), "{error}");
+    }
+
+    #[test]
+    fn mixed_json_values_in_a_text_column_keep_their_text() {
+        let batches = read(
+            InputFormat::Jsonl,
+            b"{\"k\":\"x\"}\n{\"k\":1}\n{\"k\":true}\n",
+        )
+        .unwrap();
+        let column = batches[0].column(0).as_string::<i32>();
+        assert_eq!(
+            column.iter().collect::<Vec<_>>(),
+            [Some("x"), Some("1"), Some("true")]
+        );
+    }
+
+    #[test]
+    fn an_empty_input_has_no_columns() {
+        for format in [InputFormat::Csv, InputFormat::Jsonl] {
+            for input in [&b""[..], b"\n\n", b"\xef\xbb\xbf"] {
+                let reader = open_stream(
+                    Box::new(Cursor::new(input.to_vec())),
+                    format,
+                    InferRows::default(),
+                    Path::new("in"),
+                )
+                .unwrap();
+                assert!(reader.schema().fields().is_empty());
+                assert_eq!(reader.count(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn wide_csv_batches_are_bounded_by_cells() {
+        let header: Vec<String> = (0..2000).map(|i| format!("c{i}")).collect();
+        let mut input = header.join(",") + "\n";
+        input.push_str(&(vec!["1"; 2000].join(",") + "\n"));
+        let batches = read(InputFormat::Csv, input.as_bytes()).unwrap();
+        assert_eq!(batches[0].num_columns(), 2000);
+        assert_eq!(batches[0].column(1999).len(), 1);
+        assert_eq!(batch_rows(2000), 2097);
+    }
+}
