@@ -37,7 +37,9 @@ mod update;
 mod verify;
 mod write;
 
-pub use commit::dir::{DirFile, DirReport, Recovery, StagedDir, recover};
+pub use commit::dir::{
+    DirFile, DirReport, Recovery, RecoveryReport, StagedDir, recover, recover_report,
+};
 pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
 pub use commit::{AtomicFile, TargetLock, commit_group, new_run_id, write_bytes};

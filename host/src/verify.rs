@@ -112,13 +112,19 @@ pub fn verify_dir(path: impl AsRef<Path>) -> Result<VerifiedDir> {
     if let Location::Object(url) = Location::parse(path)? {
         return crate::store::verify_prefix(&url, &StoreOptions::default());
     }
-    let fail = |message: String| Error::new(ErrorKind::Verification, Step::Verify, path, message);
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
     let parent_fd = std::sync::Arc::new(crate::commit::open_dir(parent)?);
     let _publish_lock = crate::commit::lock::PublishLock::acquire(&parent_fd, parent, true)?;
+    check_dir(path)
+}
+
+/// [`verify_dir`] without taking the publish lock: for a caller that already holds it
+/// (recovery, which must not wait for a shared lock behind its own exclusive one).
+pub(crate) fn check_dir(path: &Path) -> Result<VerifiedDir> {
+    let fail = |message: String| Error::new(ErrorKind::Verification, Step::Verify, path, message);
     let marker = path.join(crate::manifest::DIR_MARKER);
     let bytes = match std::fs::read(&marker) {
         Ok(bytes) => bytes,

@@ -272,6 +272,208 @@ fn the_journal_fallback_swaps_and_recover_completes_or_rolls_back() {
     assert_no_leftovers(dir.path());
 }
 
+/// What a power cut under `--durability none` can leave in the middle of a journal swap of
+/// `out/dt=1`: the old tree moved aside to its hidden `.old` name, the new tree still staged
+/// (`new`: its files, or `None` for none), and the swap journal written but empty (or, with
+/// `journal: false`, lost altogether). Returns (backup, staged new tree) paths.
+fn interrupted_swap(out: &Path, new: Option<&Path>, journal: bool) -> (PathBuf, PathBuf) {
+    let staged = out.join(".dt=1.atio-stg-1-00000001-0000abcd");
+    let backup = out.join(".dt=1.atio-stg-1-00000001-0000abcd.old");
+    if let Some(new) = new {
+        std::fs::rename(new, &staged).unwrap();
+    }
+    std::fs::rename(out.join("dt=1"), &backup).unwrap();
+    if journal {
+        std::fs::write(out.join(".dt=1.atio-intent"), b"").unwrap();
+    }
+    (backup, staged)
+}
+
+/// `atio --durability none write in.csv <target> --format csv`, with `rows` rows.
+fn write_partition(dir: &Path, target: &str, rows: std::ops::Range<i64>) {
+    let mut input = String::from("v\n");
+    for v in rows {
+        input.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(dir.join("in.csv"), input).unwrap();
+    let args = [
+        "--durability",
+        "none",
+        "write",
+        "in.csv",
+        target,
+        "--format",
+        "csv",
+        "--rows-per-file",
+        "40",
+    ];
+    let output = run_atio(dir, &args, b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn an_empty_swap_journal_after_a_power_cut_never_leaves_the_partition_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let part = out.join("dt=1");
+    write_partition(dir.path(), "out/dt=1/", 0..100);
+    let old = snapshot(&part);
+    assert_eq!(old.len(), 4, "three parts and _SUCCESS: {:?}", old.keys());
+
+    // The new tree was staged but its data never reached the disk: a part is empty, so it does
+    // not match its manifest. `recover` puts the old tree back and says so.
+    write_partition(dir.path(), "out/next/", 100..150);
+    std::fs::write(out.join("next/part-00001.csv"), b"").unwrap();
+    let (backup, staged) = interrupted_swap(&out, Some(&out.join("next")), true);
+    let recovered = run_atio(dir.path(), &["recover", "out/dt=1"], b"");
+    assert!(recovered.status.success(), "{}", stderr(&recovered));
+    let said = crate::support::stdout(&recovered);
+    assert!(said.contains("RolledBack"), "{said}");
+    assert!(
+        said.contains("swap journal") && said.contains("unreadable"),
+        "{said}"
+    );
+    assert!(said.contains("moved the previous tree back"), "{said}");
+    assert!(said.contains("does not match the manifest"), "{said}");
+    assert_eq!(snapshot(&part), old, "the partition is back, byte for byte");
+    assert!(!backup.exists() && !staged.exists());
+    assert!(!out.join(".dt=1.atio-intent").exists());
+    atio::verify_dir(&part).unwrap();
+
+    // The new tree was complete (it matches its manifest): recovery moves it into place.
+    write_partition(dir.path(), "out/next/", 100..150);
+    let new = snapshot(&out.join("next"));
+    interrupted_swap(&out, Some(&out.join("next")), true);
+    let report = atio::recover_report(&part, &Options::default()).unwrap();
+    assert_eq!(
+        report.recovery,
+        atio::Recovery::Completed,
+        "{}",
+        report.detail
+    );
+    assert!(
+        report.detail.contains("moved the new tree"),
+        "{}",
+        report.detail
+    );
+    assert_eq!(snapshot(&part), new);
+    assert_no_leftovers(dir.path());
+
+    // `clean -r` after the same crash recovers first, then sweeps: the partition is back.
+    let before = snapshot(&part);
+    interrupted_swap(&out, None, true);
+    let cleaned = run_atio(dir.path(), &["clean", "-r", "out"], b"");
+    assert!(cleaned.status.success(), "{}", stderr(&cleaned));
+    let said = crate::support::stdout(&cleaned);
+    assert!(
+        said.contains("recovered") && said.contains("dt=1"),
+        "{said}"
+    );
+    assert_eq!(snapshot(&part), before);
+    assert_no_leftovers(dir.path());
+
+    // The next write recovers by itself, then replaces the partition.
+    interrupted_swap(&out, None, true);
+    write_partition(dir.path(), "out/dt=1/", 7..9);
+    assert_eq!(
+        std::fs::read(part.join("part-00000.csv")).unwrap(),
+        b"v\n7\n8\n"
+    );
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn clean_never_sweeps_the_moved_aside_tree_of_a_missing_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let part = out.join("dt=1");
+    write_partition(dir.path(), "out/dt=1/", 0..100);
+    let old = snapshot(&part);
+    // The journal itself was lost: only the names tell what happened.
+    let (backup, _) = interrupted_swap(&out, None, false);
+
+    let dry = atio::clean(
+        &out,
+        &atio::CleanOptions {
+            dry_run: true,
+            recursive: true,
+            older_than: Duration::ZERO,
+        },
+    )
+    .unwrap();
+    assert!(dry.removed.is_empty(), "{:?}", dry.removed);
+    assert_eq!(dry.recovered.len(), 1, "{:?}", dry.recovered);
+    assert!(
+        dry.kept
+            .iter()
+            .any(|(path, why)| *path == backup && why.contains("interrupted swap")),
+        "{:?}",
+        dry.kept
+    );
+    assert!(
+        backup.exists() && !part.exists(),
+        "a dry run changes nothing"
+    );
+
+    let report = atio::clean(
+        &out,
+        &atio::CleanOptions {
+            recursive: true,
+            older_than: Duration::ZERO,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.recovered.len(), 1, "{report:?}");
+    assert!(
+        report.recovered[0].1.contains("no swap journal")
+            && report.recovered[0]
+                .1
+                .contains("moved the previous tree back"),
+        "{report:?}"
+    );
+    assert_eq!(snapshot(&part), old);
+    assert_no_leftovers(dir.path());
+
+    // `atio recover` does the same, and with nothing to do says so.
+    interrupted_swap(&out, None, false);
+    let recovered = run_atio(dir.path(), &["recover", "out/dt=1"], b"");
+    assert!(recovered.status.success(), "{}", stderr(&recovered));
+    assert!(
+        crate::support::stdout(&recovered).contains("RolledBack"),
+        "{}",
+        crate::support::stdout(&recovered)
+    );
+    assert_eq!(snapshot(&part), old);
+    let again = run_atio(dir.path(), &["recover", "out/dt=1"], b"");
+    assert!(
+        crate::support::stdout(&again).contains("Nothing: no interrupted swap"),
+        "{}",
+        crate::support::stdout(&again)
+    );
+
+    // A moved-aside tree whose partition is in place is an old copy: clean removes it.
+    let stale = out.join(".dt=1.atio-stg-1-00000001-00001234.old");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("part-00000.csv"), b"stale").unwrap();
+    // Written "on another host" (its host tag is not ours) an hour ago: past the threshold.
+    std::fs::File::open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let report = atio::clean(
+        &out,
+        &atio::CleanOptions {
+            older_than: Duration::from_secs(60),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.removed, vec![stale.clone()], "{report:?}");
+    assert_eq!(snapshot(&part), old);
+    assert_no_leftovers(dir.path());
+}
+
 /// Swaps the concurrent reader watches.
 const SWAPS: usize = 200;
 

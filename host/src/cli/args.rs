@@ -119,7 +119,8 @@ pub enum Command {
         #[arg(required = true, last = true)]
         command: Vec<String>,
     },
-    /// Complete or roll back an interrupted fallback directory swap.
+    /// Complete or roll back an interrupted fallback directory swap; also puts back a directory
+    /// left missing with its previous tree moved aside (unreadable or no journal).
     Recover {
         /// Directory targets.
         #[arg(required = true)]
@@ -133,12 +134,15 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Remove staging files left by writers that died.
+    /// Remove staging files left by writers that died (recovering interrupted directory swaps
+    /// first); on an object prefix, the parts of crashed partition runs that no `_SUCCESS`
+    /// manifest lists.
     Clean {
-        /// Directory to sweep.
+        /// Directory to sweep, or an object prefix (`s3://bucket/table/`).
         dir: PathBuf,
         /// Also remove staging files older than this even if their writer may be alive
-        /// (e.g. `30m`, `2h`, `7d`).
+        /// (e.g. `30m`, `2h`, `7d`); on an object prefix, the grace period: unlisted parts
+        /// younger than this may belong to a run still writing and are kept.
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         older_than: std::time::Duration,
         /// Say what would be removed; remove nothing.

@@ -28,11 +28,14 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 dry_run: *dry_run,
                 recursive: *recursive,
             };
-            local_only(
-                dir,
-                "clean sweeps a local directory; an object prefix's old parts are deleted by its next write",
-            )?;
-            clean(dir, &options, global.json)
+            let (report, what) = match atio::Location::parse(dir)? {
+                atio::Location::Object(url) => (
+                    atio::store::clean_prefix(&url, &options, &global.options().store)?,
+                    "orphaned part(s)",
+                ),
+                atio::Location::Local(dir) => (atio::clean(&dir, &options)?, "staging file(s)"),
+            };
+            clean(&report, &options, what, global.json)
         }
         Command::Write(args) => write(args, cli),
         Command::Plugins(command) => plugins(command, global.json),
@@ -304,11 +307,20 @@ fn inspect(plugin: &atio::plugin::Plugin, json: bool) {
 
 fn recover(dirs: &[std::path::PathBuf], cli: &Cli) -> Result<ExitCode> {
     for dir in dirs {
-        let outcome = atio::recover(dir, &cli.global.options())?;
+        local_only(
+            dir,
+            "an object prefix is committed by its manifest alone: nothing to recover",
+        )?;
+        let report = atio::recover_report(dir, &cli.global.options())?;
         if cli.global.json {
-            println!("{}", serde_json::json!({"path": dir, "recovery": outcome}));
+            println!("{}", serde_json::to_string(&report)?);
         } else {
-            println!("{}: {outcome:?}", dir.display());
+            println!(
+                "{}: {:?}: {}",
+                dir.display(),
+                report.recovery,
+                report.detail
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -380,10 +392,15 @@ fn verify(paths: &[std::path::PathBuf], cli: &Cli) -> Result<ExitCode> {
     }
 }
 
-fn clean(dir: &Path, options: &atio::CleanOptions, json: bool) -> Result<ExitCode> {
-    let report = atio::clean(dir, options)?;
+/// Prints what `clean` did; `what` names the removed things (`staging file(s)`, …).
+fn clean(
+    report: &atio::CleanReport,
+    options: &atio::CleanOptions,
+    what: &str,
+    json: bool,
+) -> Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        println!("{}", serde_json::to_string(report)?);
         return Ok(ExitCode::SUCCESS);
     }
     let verb = if options.dry_run {
@@ -391,6 +408,9 @@ fn clean(dir: &Path, options: &atio::CleanOptions, json: bool) -> Result<ExitCod
     } else {
         "removed"
     };
+    for (path, detail) in &report.recovered {
+        println!("recovered {}: {detail}", path.display());
+    }
     for path in &report.removed {
         println!("{verb} {}", path.display());
     }
@@ -398,7 +418,7 @@ fn clean(dir: &Path, options: &atio::CleanOptions, json: bool) -> Result<ExitCod
         println!("kept {}: {reason}", path.display());
     }
     println!(
-        "{verb} {} staging file(s), kept {}",
+        "{verb} {} {what}, kept {}",
         report.removed.len(),
         report.kept.len()
     );

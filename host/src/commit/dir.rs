@@ -171,7 +171,16 @@ impl StagedDir {
             Some(timeout) => Some(TargetLock::acquire(&parent, &parent_path, &name, timeout)?),
             None => None,
         };
-        recover_in(&parent, &parent_path, &name, options.fsync())?;
+        let (recovery, detail) = recover_in(
+            &parent,
+            &parent_path,
+            &name,
+            options.fsync(),
+            Search::JournalOnly,
+        )?;
+        if recovery != Recovery::Nothing {
+            tracing::warn!(path = %path.display(), ?recovery, "recovered an interrupted swap: {detail}");
+        }
         match rustix::fs::statat(&*parent, &name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat)
                 if rustix::fs::FileType::from_raw_mode(stat.st_mode)
@@ -452,8 +461,7 @@ impl StagedDir {
 
     /// The fallback swap: journal, move the old tree aside, move the new one in, clean up.
     fn journal_swap(&self) -> Result<&'static str> {
-        let mut backup = self.staging_name.clone();
-        backup.push(".old");
+        let backup = staging::backup_name(&self.staging_name);
         let intent = Intent {
             staging: lossless(&self.staging_name, &self.path)?,
             backup: lossless(&backup, &self.path)?,
@@ -582,10 +590,13 @@ fn write_intent(
     Ok(())
 }
 
+/// The swap journal of a target `NAME` is `.NAME` + this.
+pub(crate) const INTENT_SUFFIX: &str = ".atio-intent";
+
 fn intent_name(target_name: &OsStr) -> OsString {
     let mut name = OsString::from(".");
     name.push(target_name);
-    name.push(".atio-intent");
+    name.push(INTENT_SUFFIX);
     name
 }
 
@@ -624,12 +635,31 @@ pub enum Recovery {
     Nothing,
     /// The new directory was in place or moved in; the old one removed.
     Completed,
-    /// The new directory was missing; the old one was moved back.
+    /// The new directory was missing (or incomplete); the old one was moved back.
     RolledBack,
+}
+
+/// What `recover` found and did, in words as well.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecoveryReport {
+    /// The directory target.
+    pub path: PathBuf,
+    /// The outcome.
+    pub recovery: Recovery,
+    /// What was found and done, for people: which tree is now in place and why.
+    pub detail: String,
 }
 
 /// Completes or rolls back an interrupted fallback swap of the directory `path`.
 pub fn recover(path: impl AsRef<Path>, options: &Options) -> Result<Recovery> {
+    recover_report(path, options).map(|report| report.recovery)
+}
+
+/// [`recover`], saying what it did. Besides the swap journal's instructions, it puts back a
+/// target that is missing while its previous tree sits under its hidden backup name
+/// (`.NAME.atio-stg-….old`), as a power cut under `--durability none` can leave it with an
+/// empty journal or none at all: the new staged tree if it matches its manifest, else the old.
+pub fn recover_report(path: impl AsRef<Path>, options: &Options) -> Result<RecoveryReport> {
     let path = path.as_ref();
     let name = path.file_name().ok_or_else(|| {
         Error::new(
@@ -644,50 +674,106 @@ pub fn recover(path: impl AsRef<Path>, options: &Options) -> Result<Recovery> {
         _ => PathBuf::from("."),
     };
     let parent = Arc::new(fs::open_dir(&parent_path)?);
-    recover_in(&parent, &parent_path, name, options.fsync())
+    let (recovery, detail) = recover_in(
+        &parent,
+        &parent_path,
+        name,
+        options.fsync(),
+        Search::WithoutJournal,
+    )?;
+    Ok(RecoveryReport {
+        path: path.to_path_buf(),
+        recovery,
+        detail,
+    })
 }
 
-fn recover_in(
+/// Whether recovery looks for a moved-aside tree when there is no journal at all.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Search {
+    /// Only a journal starts recovery (every write does this check: one `stat`).
+    JournalOnly,
+    /// Also a missing target with a backup beside it (`atio recover`, `atio clean`).
+    WithoutJournal,
+}
+
+pub(crate) fn recover_in(
     parent: &Arc<OwnedFd>,
     parent_path: &Path,
     name: &OsStr,
     fsync: bool,
-) -> Result<Recovery> {
+    search: Search,
+) -> Result<(Recovery, String)> {
+    let nothing = || Ok((Recovery::Nothing, "no interrupted swap".to_owned()));
     let intent_name = intent_name(name);
-    if rustix::fs::statat(&**parent, &intent_name, AtFlags::SYMLINK_NOFOLLOW).is_err() {
-        return Ok(Recovery::Nothing);
+    let present =
+        |entry: &OsStr| rustix::fs::statat(&**parent, entry, AtFlags::SYMLINK_NOFOLLOW).is_ok();
+    let pending = present(&intent_name)
+        || (search == Search::WithoutJournal
+            && !present(name)
+            && !backups(parent_path, name)?.is_empty());
+    if !pending {
+        return nothing();
     }
     let _publish_lock = PublishLock::acquire(parent, parent_path, false)?;
-    let parent: &OwnedFd = parent;
     let intent_path = parent_path.join(&intent_name);
-    let intent: Intent = match std::fs::read(&intent_path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
-            Error::new(
-                ErrorKind::Io,
-                Step::Cleanup,
-                &intent_path,
-                format!("unreadable swap journal: {error}"),
-            )
-        })?,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
+    let intent = match std::fs::read(&intent_path) {
+        Ok(bytes) => Some(serde_json::from_slice::<Intent>(&bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => None,
         Err(error) => return Err(Error::io(Step::Cleanup, &intent_path, error)),
     };
+    let outcome = match intent {
+        Some(Ok(intent)) => by_journal(parent, parent_path, name, &intent, fsync)?,
+        Some(Err(error)) => {
+            let why = format!(
+                "the swap journal {} is unreadable ({error}; a power cut under --durability none can leave it empty)",
+                intent_path.display()
+            );
+            by_name(parent, parent_path, name, &why, fsync)?
+        }
+        None if search == Search::WithoutJournal => {
+            by_name(parent, parent_path, name, "no swap journal", fsync)?
+        }
+        // A concurrent recovery finished first.
+        None => return nothing(),
+    };
+    remove_intent(parent, parent_path, &intent_name, fsync)?;
+    Ok(outcome)
+}
+
+/// Follows a readable journal: the new tree in place or moved in, else the old one moved back.
+fn by_journal(
+    parent: &OwnedFd,
+    parent_path: &Path,
+    name: &OsStr,
+    intent: &Intent,
+    fsync: bool,
+) -> Result<(Recovery, String)> {
     let exists =
         |entry: &OsStr| rustix::fs::statat(parent, entry, AtFlags::SYMLINK_NOFOLLOW).is_ok();
     let staging = OsString::from(&intent.staging);
     let backup = OsString::from(&intent.backup);
     let target_path = parent_path.join(name);
-    let outcome = if exists(name) {
+    let (outcome, detail) = if exists(name) {
         // The new tree made it into place: finish by dropping the old one.
-        Recovery::Completed
+        (
+            Recovery::Completed,
+            "the new tree was in place; removed the previous one",
+        )
     } else if exists(&staging) {
         rustix::fs::renameat(parent, &staging, parent, name).at(Step::Rename, &target_path)?;
-        Recovery::Completed
+        (
+            Recovery::Completed,
+            "moved the staged new tree into place (as the journal says); removed the previous one",
+        )
     } else if exists(&backup) {
         rustix::fs::renameat(parent, &backup, parent, name).at(Step::Rename, &target_path)?;
-        Recovery::RolledBack
+        (
+            Recovery::RolledBack,
+            "the new tree was missing; moved the previous one back",
+        )
     } else {
-        Recovery::Nothing
+        (Recovery::Nothing, "neither tree the journal names exists")
     };
     if fsync {
         rustix::fs::fsync(parent).at(Step::DirFsync, parent_path)?;
@@ -696,8 +782,127 @@ fn recover_in(
     if outcome == Recovery::RolledBack && exists(&staging) {
         fs::remove_tree(parent, &staging).at(Step::Cleanup, &parent_path.join(&staging))?;
     }
-    remove_intent(parent, parent_path, &intent_name, fsync)?;
-    Ok(outcome)
+    Ok((outcome, detail.to_owned()))
+}
+
+/// Recovers without a journal, from the names the fallback swap uses: the old tree at
+/// `{staging}.old`, the new one at `{staging}`. A target that exists is kept (both renames
+/// happened, or neither); a missing one gets the new tree if it matches its manifest, else the
+/// old one back — so the target is never left missing while one of its trees exists.
+fn by_name(
+    parent: &OwnedFd,
+    parent_path: &Path,
+    name: &OsStr,
+    why: &str,
+    fsync: bool,
+) -> Result<(Recovery, String)> {
+    let exists =
+        |entry: &OsStr| rustix::fs::statat(parent, entry, AtFlags::SYMLINK_NOFOLLOW).is_ok();
+    let target_path = parent_path.join(name);
+    let backups = backups(parent_path, name)?;
+    let Some((backup, staging)) = backups.first() else {
+        return Ok((
+            Recovery::Nothing,
+            format!(
+                "{why}; no previous tree was moved aside, so nothing is missing ({} {})",
+                target_path.display(),
+                if exists(name) {
+                    "exists"
+                } else {
+                    "never existed"
+                }
+            ),
+        ));
+    };
+    let backup_path = parent_path.join(backup);
+    let staging_path = parent_path.join(staging);
+    let (outcome, detail) = if exists(name) {
+        // The target is whole (the swap's second rename happened); the backup is the old tree.
+        fs::remove_tree(parent, backup).at(Step::Cleanup, &backup_path)?;
+        (
+            Recovery::Completed,
+            format!(
+                "{why}; {} is in place; removed the previous tree {}",
+                target_path.display(),
+                backup_path.display()
+            ),
+        )
+    } else {
+        let new_tree = if exists(staging) {
+            crate::verify::check_dir(&staging_path).map_err(|error| error.message().to_owned())
+        } else {
+            Err("it does not exist".to_owned())
+        };
+        match new_tree {
+            Ok(_) => {
+                rustix::fs::renameat(parent, staging, parent, name)
+                    .at(Step::Rename, &target_path)?;
+                fs::remove_tree(parent, backup).at(Step::Cleanup, &backup_path)?;
+                (
+                    Recovery::Completed,
+                    format!(
+                        "{why}; moved the new tree {} into place (it matches its _SUCCESS manifest) and removed the previous one",
+                        staging_path.display()
+                    ),
+                )
+            }
+            Err(incomplete) => {
+                rustix::fs::renameat(parent, backup, parent, name)
+                    .at(Step::Rename, &target_path)?;
+                fs::remove_tree(parent, staging).at(Step::Cleanup, &staging_path)?;
+                (
+                    Recovery::RolledBack,
+                    format!(
+                        "{why}; moved the previous tree back from {} (the new tree {} was not complete: {incomplete})",
+                        backup_path.display(),
+                        staging_path.display()
+                    ),
+                )
+            }
+        }
+    };
+    if fsync {
+        rustix::fs::fsync(parent).at(Step::DirFsync, parent_path)?;
+    }
+    let detail = if backups.len() > 1 {
+        format!(
+            "{detail}; {} older moved-aside tree(s) of it were left for `atio clean`",
+            backups.len() - 1
+        )
+    } else {
+        detail
+    };
+    Ok((outcome, detail))
+}
+
+/// The old trees the fallback swap moved aside for the target `name` (`{staging}.old`
+/// directories, never symlinks), each with the staging name it was made from, the most recently
+/// moved first: a rename updates ctime.
+pub(crate) fn backups(parent_path: &Path, name: &OsStr) -> Result<Vec<(OsString, OsString)>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(parent_path).at(Step::Resolve, parent_path)? {
+        let entry = entry.at(Step::Resolve, parent_path)?;
+        let entry_name = entry.file_name();
+        let Some(staging) = staging::backup_of(&entry_name)
+            .filter(|_| staging::is_dir_for(&entry_name, name))
+            .map(OsStr::to_os_string)
+        else {
+            continue;
+        };
+        let meta = match entry.metadata() {
+            Ok(meta) if meta.is_dir() => meta,
+            Ok(_) => continue,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(Error::io(Step::Resolve, &entry.path(), error)),
+        };
+        found.push(((meta.ctime(), meta.ctime_nsec()), entry_name, staging));
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(found
+        .into_iter()
+        .map(|(_, backup, staging)| (backup, staging))
+        .collect())
 }
 
 /// Rejects absolute paths, `..`, and empty components in a staged file's relative path.

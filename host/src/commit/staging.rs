@@ -13,6 +13,8 @@ const MAX_EMBEDDED_NAME: usize = 200;
 const TAG: &[u8] = b".atio-";
 const SUFFIX: &[u8] = b".tmp";
 const DIR_TAG: &[u8] = b".atio-stg-";
+/// What the journal fallback appends to a staging directory's name to move the old tree aside.
+const BACKUP_SUFFIX: &[u8] = b".old";
 
 /// Who owns a staging file, parsed back from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +69,44 @@ pub(crate) fn parse(name: &OsStr) -> Option<Owner> {
 /// The owner of a staging directory, or `None` when `name` is not one.
 pub(crate) fn parse_dir(name: &OsStr) -> Option<Owner> {
     parse_owner(name.as_bytes().strip_prefix(b".")?, DIR_TAG)
+}
+
+/// The name the journal fallback moves a target's old tree to: `{staging}.old`.
+pub(crate) fn backup_name(staging_dir: &OsStr) -> OsString {
+    let mut name = staging_dir.to_os_string();
+    name.push(OsStr::from_bytes(BACKUP_SUFFIX));
+    name
+}
+
+/// The staging directory a backup name (`{staging}.old`) was made from, when `name` is one.
+pub(crate) fn backup_of(name: &OsStr) -> Option<&OsStr> {
+    let staging = OsStr::from_bytes(name.as_bytes().strip_suffix(BACKUP_SUFFIX)?);
+    parse_dir(staging).map(|_| staging)
+}
+
+/// The target a staging directory (or its backup) was made for, when its name carries the
+/// whole target name (names longer than the embedded maximum were cut and cannot be told).
+pub(crate) fn dir_target(name: &OsStr) -> Option<&OsStr> {
+    let staging = backup_of(name).unwrap_or(name);
+    parse_dir(staging)?;
+    let body = staging.as_bytes().strip_prefix(b".")?;
+    let tag_at = body.windows(DIR_TAG.len()).rposition(|w| w == DIR_TAG)?;
+    (tag_at < MAX_EMBEDDED_NAME).then(|| OsStr::from_bytes(&body[..tag_at]))
+}
+
+/// Whether `name` is a staging directory (or its backup) made for the target `target_name`.
+pub(crate) fn is_dir_for(name: &OsStr, target_name: &OsStr) -> bool {
+    let embedded = &target_name.as_bytes()[..target_name.len().min(MAX_EMBEDDED_NAME)];
+    let staging = backup_of(name).unwrap_or(name);
+    parse_dir(staging).is_some()
+        && staging
+            .as_bytes()
+            .strip_prefix(b".")
+            .and_then(|body| body.strip_prefix(embedded))
+            .is_some_and(|rest| {
+                rest.strip_prefix(DIR_TAG)
+                    .is_some_and(|owner| !owner.windows(DIR_TAG.len()).any(|w| w == DIR_TAG))
+            })
 }
 
 /// Parses `{name}{tag}{pid}-{host}-{rand}`.
@@ -157,5 +197,32 @@ mod tests {
         );
         assert_eq!(parse(&name), None);
         assert_eq!(parse_dir(OsStr::new(".dt=1.atio-stg-x")), None);
+    }
+
+    #[test]
+    fn backups_name_their_staging_directory_and_target() {
+        let staging = new_dir_name(OsStr::new("dt=1"));
+        let backup = backup_name(&staging);
+        assert_eq!(backup_of(&backup), Some(staging.as_os_str()));
+        assert_eq!(backup_of(&staging), None);
+        assert_eq!(
+            parse_dir(&backup),
+            None,
+            "a backup is not a staging directory"
+        );
+        for name in [&staging, &backup] {
+            assert_eq!(dir_target(name), Some(OsStr::new("dt=1")));
+            assert!(is_dir_for(name, OsStr::new("dt=1")));
+            assert!(!is_dir_for(name, OsStr::new("dt=10")));
+            assert!(!is_dir_for(name, OsStr::new("dt")));
+        }
+        assert_eq!(backup_of(OsStr::new(".dt=1.old")), None);
+        assert_eq!(dir_target(OsStr::new("dt=1")), None);
+        // A cut name: the staging name still says who owns it, but not the whole target name.
+        let long = "x".repeat(230);
+        let cut = new_dir_name(OsStr::new(&long));
+        assert!(parse_dir(&cut).is_some());
+        assert_eq!(dir_target(&cut), None);
+        assert!(is_dir_for(&cut, OsStr::new(&long)));
     }
 }

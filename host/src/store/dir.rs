@@ -325,7 +325,7 @@ fn delete_all(store: &Store, url: &ObjectUrl, published: &Mutex<Vec<ObjectPath>>
 }
 
 /// Deletes `keys` (in the bucket of `url`), several at a time; missing ones are not an error.
-fn delete_keys(store: &Store, url: &ObjectUrl, keys: Vec<ObjectPath>) -> Result<()> {
+pub(super) fn delete_keys(store: &Store, url: &ObjectUrl, keys: Vec<ObjectPath>) -> Result<()> {
     let objects = store.objects.clone();
     block_on(
         futures_util::stream::iter(keys)

@@ -12,6 +12,7 @@
 //!   deleted.
 
 mod dir;
+mod sweep;
 mod upload;
 mod verify;
 
@@ -30,6 +31,7 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind, Result, Step};
 
 pub use dir::ObjectDir;
+pub use sweep::clean_prefix;
 pub use upload::ObjectFile;
 pub use verify::{verify_object, verify_prefix};
 
