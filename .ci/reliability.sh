@@ -4,7 +4,7 @@
 # small, and fuzzes every target briefly.
 #
 # Usage: .ci/reliability.sh [TORTURE_ITERATIONS] [FUZZ_SECONDS_PER_TARGET]
-#        .ci/reliability.sh --install-only    (just the packages: run it before `cargo test`)
+#        .ci/reliability.sh --install-only    (just the packages; tests/run installs strace too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -445,7 +444,7 @@ fn numpy_view(path: &Path) -> String {
                   np.save(saved, a)\n\
                   same = saved.getvalue() == open(sys.argv[1], 'rb').read()\n\
                   print(a.shape, a.dtype, int(a.sum()), same)";
-    let output = Command::new("python3")
+    let output = crate::support::python()
         .args(["-c", script])
         .arg(path)
         .output()
@@ -460,6 +459,11 @@ fn numpy_view(path: &Path) -> String {
 
 #[test]
 fn npy_files_are_byte_for_byte_what_numpy_saves() {
+    if !crate::support::tool_available("NumPy", "pip install numpy", || {
+        crate::support::probe_python_module("numpy")
+    }) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let floats: ArrayRef = Arc::new(Float64Array::from_iter_values((0..10_000).map(f64::from)));
     let matrix = (0..3).map(|column| {

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::encoders::guest_wasm;
-use crate::support::{LocalServer, atio, output_with_stdin, stderr, stdout, xxh3};
+use crate::support::{
+    LocalServer, atio, output_with_stdin, probe_command, stderr, stdout, tool_available, xxh3,
+};
 
 const SECRET: &str = "atio-test-secret-never-printed-4f1c";
 
@@ -38,6 +40,14 @@ fn start_moto(auth: bool) -> Moto {
         endpoint: format!("http://127.0.0.1:{}", server.port),
         _server: server,
     }
+}
+
+/// Whether moto's S3 server can be started; if not, the calling test returns (or, when every
+/// tool is required, fails).
+fn moto_available() -> bool {
+    tool_available("moto_server", "pip install \"moto[server]\"", || {
+        probe_command(Command::new("moto_server").arg("--help"))
+    })
 }
 
 /// The shared server for every test but the credentials one.
@@ -170,6 +180,9 @@ fn sample_csv(rows: usize) -> Vec<u8> {
 
 #[test]
 fn every_format_round_trips_byte_identical_to_a_local_write() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("round-trip");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
@@ -228,6 +241,9 @@ fn every_format_round_trips_byte_identical_to_a_local_write() {
 
 #[test]
 fn a_large_object_goes_up_in_parts_with_flat_memory() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("large");
     let size: usize = 96 << 20;
     let mut child = s3_command(
@@ -292,6 +308,9 @@ fn a_large_object_goes_up_in_parts_with_flat_memory() {
 
 #[test]
 fn a_plugin_fault_mid_upload_leaves_no_object_and_no_pending_upload() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("plugin-fault");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
@@ -328,6 +347,9 @@ fn a_plugin_fault_mid_upload_leaves_no_object_and_no_pending_upload() {
 
 #[test]
 fn ctrl_c_mid_upload_aborts_it() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("interrupt");
     let mut child = s3_command(
         &moto().endpoint,
@@ -368,6 +390,9 @@ fn ctrl_c_mid_upload_aborts_it() {
 
 #[test]
 fn sixteen_racing_create_only_writers_have_exactly_one_winner() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("race");
     let url = format!("s3://{bucket}/once.txt");
     let children: Vec<(usize, Child)> = (0..16)
@@ -413,6 +438,9 @@ fn sixteen_racing_create_only_writers_have_exactly_one_winner() {
 
 #[test]
 fn if_match_is_compare_and_swap_on_the_etag() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("cas");
     let url = format!("s3://{bucket}/counter.txt");
     let first = atio_s3(&["--json", "put", &url], b"1");
@@ -435,6 +463,9 @@ fn if_match_is_compare_and_swap_on_the_etag() {
 
 #[test]
 fn partition_reruns_leave_exactly_the_manifest_parts() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("partitions");
     let dir = tempfile::tempdir().unwrap();
     let mut csv = b"dt,region,value\n".to_vec();
@@ -519,6 +550,9 @@ fn partition_reruns_leave_exactly_the_manifest_parts() {
 
 #[test]
 fn a_killed_partition_run_leaves_orphans_that_verify_reports_and_the_next_run_sweeps() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("orphans");
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
@@ -568,6 +602,104 @@ fn a_killed_partition_run_leaves_orphans_that_verify_reports_and_the_next_run_sw
 }
 
 #[test]
+fn clean_deletes_only_old_parts_that_no_manifest_lists() {
+    if !moto_available() {
+        return;
+    }
+    let bucket = bucket("clean");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "dt,v\nd1,1\nd2,2\n").unwrap();
+    let root = format!("s3://{bucket}/t/");
+    let written = atio_s3(
+        &[
+            "write",
+            input.to_str().unwrap(),
+            &root,
+            "--partition-by",
+            "dt",
+        ],
+        b"",
+    );
+    assert_ok(&written);
+    let live = keys(&bucket, "t/");
+    assert_eq!(live.len(), 4, "{live:#?}");
+    // A run killed before its manifest, in a written partition and in a partition whose first
+    // run never committed; and objects that are not run parts, which clean never touches.
+    let orphans = [
+        "t/dt=d1/part-00000-000000000001-0123456789abcdef.parquet",
+        "t/dt=d3/part-00000-000000000002-0123456789abcdef.parquet",
+    ];
+    let bystanders = ["t/notes.txt", "t/part-00000.parquet"];
+    for key in orphans.iter().chain(&bystanders) {
+        assert_eq!(http("PUT", &format!("/{bucket}/{key}")).0, 200, "{key}");
+    }
+    let everything = keys(&bucket, "t/");
+
+    // The default grace period (24 h) keeps parts this young: their run may still be writing.
+    let young = atio_s3(&["clean", "-r", &root], b"");
+    assert_ok(&young);
+    assert!(
+        stdout(&young).contains("removed 0 orphaned part(s), kept 2"),
+        "{}",
+        stdout(&young)
+    );
+    assert!(
+        stdout(&young).contains("grace period"),
+        "{}",
+        stdout(&young)
+    );
+    // A dry run lists exactly the orphans and deletes nothing.
+    let dry = atio_s3(
+        &["clean", "-r", "--dry-run", "--older-than", "0s", &root],
+        b"",
+    );
+    assert_ok(&dry);
+    for orphan in orphans {
+        assert!(
+            stdout(&dry).contains(&format!("would remove s3://{bucket}/{orphan}")),
+            "{}",
+            stdout(&dry)
+        );
+    }
+    assert!(stdout(&dry).contains("would remove 2 orphaned part(s)"));
+    // Without -r only the prefix's own objects are considered: no part there.
+    let shallow = atio_s3(&["clean", "--older-than", "0s", &root], b"");
+    assert_ok(&shallow);
+    assert!(stdout(&shallow).contains("removed 0 orphaned part(s)"));
+    assert_eq!(keys(&bucket, "t/"), everything);
+
+    let cleaned = atio_s3(&["--json", "clean", "-r", "--older-than", "0s", &root], b"");
+    assert_ok(&cleaned);
+    let report: serde_json::Value = serde_json::from_slice(&cleaned.stdout).unwrap();
+    let expected: Vec<String> = orphans
+        .iter()
+        .map(|key| format!("s3://{bucket}/{key}"))
+        .collect();
+    assert_eq!(report["removed"], serde_json::json!(expected));
+    let mut left = live.clone();
+    left.extend(bystanders.iter().map(|key| (*key).to_owned()));
+    left.sort();
+    assert_eq!(keys(&bucket, "t/"), left);
+    for dt in ["d1", "d2"] {
+        assert_ok(&atio_s3(&["verify", &format!("{root}dt={dt}/")], b""));
+    }
+
+    // A damaged manifest: which parts are live is unknown, so none of them is deleted.
+    let stray = "t/dt=d2/part-00000-000000000003-0123456789abcdef.parquet";
+    assert_eq!(http("PUT", &format!("/{bucket}/{stray}")).0, 200);
+    assert_eq!(http("PUT", &format!("/{bucket}/t/dt=d2/_SUCCESS")).0, 200);
+    let damaged = atio_s3(&["clean", "-r", "--older-than", "0s", &root], b"");
+    assert_ok(&damaged);
+    assert!(
+        stdout(&damaged).contains("unreadable") && stdout(&damaged).contains("removed 0"),
+        "{}",
+        stdout(&damaged)
+    );
+    assert!(keys(&bucket, "t/").contains(&stray.to_owned()));
+}
+
+#[test]
 fn unreachable_endpoints_are_network_errors_and_bad_credentials_permission_errors() {
     // Nothing listens on a port we just bound and released.
     let port = TcpListener::bind("127.0.0.1:0")
@@ -593,6 +725,9 @@ fn unreachable_endpoints_are_network_errors_and_bad_credentials_permission_error
         started.elapsed()
     );
 
+    if !moto_available() {
+        return;
+    }
     let guarded = start_moto(true);
     let output = atio_at(&guarded.endpoint, &["put", "s3://locked/key.txt"], b"data");
     assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
@@ -606,6 +741,9 @@ fn unreachable_endpoints_are_network_errors_and_bad_credentials_permission_error
 
 #[test]
 fn secrets_never_reach_the_output() {
+    if !moto_available() {
+        return;
+    }
     let bucket = bucket("secrets");
     let output = atio_s3(
         &[

@@ -2,9 +2,10 @@
 //!
 //! The Python (componentize-py) and JavaScript (ComponentizeJS) example plugins in
 //! `examples/plugins/` are built by `.ci/build-polyglot-plugins.sh`, which needs python3 (pip)
-//! and npm. These tests use the components in `ATIO_POLYGLOT_DIR` when it is set (CI builds them
-//! first); otherwise they run the script once themselves into `target/polyglot`, and fail with
-//! its output if it cannot build them.
+//! and npm. These tests use the components in `ATIO_POLYGLOT_DIR` when it is set (tests/run
+//! builds them first); otherwise they run the script once themselves into `target/polyglot`.
+//! When they cannot be had, the tests that need them skip with one line saying why — or fail,
+//! with the script's output, when every tool is required (`ATIO_REQUIRE_ALL_TOOLS=1`, CI).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -47,43 +48,56 @@ const EXPECTED_HTML: &str = "\
 </html>
 ";
 
-/// The directory holding `markdown.wasm` (Python) and `html.wasm` (JavaScript).
-fn polyglot_dir() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+/// The directory holding `markdown.wasm` (Python) and `html.wasm` (JavaScript), or why there
+/// is none.
+fn polyglot_dir() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
             if let Some(dir) = std::env::var_os("ATIO_POLYGLOT_DIR").filter(|dir| !dir.is_empty()) {
-                return PathBuf::from(dir);
+                let dir = PathBuf::from(dir);
+                return match ["markdown.wasm", "html.wasm"]
+                    .iter()
+                    .find(|file| !dir.join(file).is_file())
+                {
+                    Some(missing) => Err(format!(
+                        "ATIO_POLYGLOT_DIR={} has no {missing}",
+                        dir.display()
+                    )),
+                    None => Ok(dir),
+                };
             }
+            // Without npm the build cannot succeed: say so at once instead of trying.
+            crate::support::probe_on_path("npm")?;
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
             let dir = root.join("target").join("polyglot");
             let output = Command::new(root.join(".ci/build-polyglot-plugins.sh"))
                 .arg(&dir)
                 .output()
-                .expect("running .ci/build-polyglot-plugins.sh");
-            assert!(
-                output.status.success(),
-                "building the Python and JavaScript example plugins failed (they need python3 with \
-                 pip and npm):\n{}\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            dir
+                .map_err(|error| format!("running .ci/build-polyglot-plugins.sh: {error}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "building them failed:\n{}\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+            }
+            Ok(dir)
         })
         .clone()
 }
 
 /// A polyglot component, compiled into the shared compile cache once before any test uses it
 /// (the first compile of these ~17 MB components takes many seconds; tests run in parallel).
-fn polyglot_plugin(file: &str) -> PathBuf {
+/// `None` (the test returns) when they cannot be built here and not every tool is required.
+fn polyglot_plugin(file: &str) -> Option<PathBuf> {
     static WARM: [OnceLock<()>; 2] = [OnceLock::new(), OnceLock::new()];
-    let path = polyglot_dir().join(file);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `.ci/build-polyglot-plugins.sh {}`",
-        path.display(),
-        polyglot_dir().display()
+    let available = crate::support::tool_available(
+        "the Python and JavaScript example plugins",
+        "`.ci/build-polyglot-plugins.sh target/polyglot` builds them (python3 with pip, and npm)",
+        || polyglot_dir().map(drop),
     );
+    let path = polyglot_dir().ok().filter(|_| available)?.join(file);
     let slot = usize::from(file != "markdown.wasm");
     WARM[slot].get_or_init(|| {
         let output = run(
@@ -92,7 +106,7 @@ fn polyglot_plugin(file: &str) -> PathBuf {
         );
         assert!(output.status.success(), "{}", stderr(&output));
     });
-    path
+    Some(path)
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
@@ -119,7 +133,9 @@ fn assert_ok(output: &Output) {
 
 #[test]
 fn python_plugin_writes_the_exact_markdown_table() {
-    let plugin = polyglot_plugin("markdown.wasm");
+    let Some(plugin) = polyglot_plugin("markdown.wasm") else {
+        return;
+    };
     let dir = workdir();
     let output = run(
         dir.path(),
@@ -142,7 +158,9 @@ fn python_plugin_writes_the_exact_markdown_table() {
 
 #[test]
 fn python_plugin_options_and_refusals() {
-    let plugin = polyglot_plugin("markdown.wasm");
+    let Some(plugin) = polyglot_plugin("markdown.wasm") else {
+        return;
+    };
     let plugin = plugin.to_str().unwrap();
     let dir = workdir();
     let output = run(
@@ -209,7 +227,9 @@ fn python_plugin_options_and_refusals() {
 
 #[test]
 fn javascript_plugin_writes_the_exact_html_table() {
-    let plugin = polyglot_plugin("html.wasm");
+    let Some(plugin) = polyglot_plugin("html.wasm") else {
+        return;
+    };
     let plugin = plugin.to_str().unwrap();
     let dir = workdir();
     let output = run(
@@ -278,8 +298,12 @@ fn javascript_plugin_writes_the_exact_html_table() {
 
 #[test]
 fn installed_polyglot_plugins_are_found_by_format_and_extension() {
-    let markdown = polyglot_plugin("markdown.wasm");
-    let html = polyglot_plugin("html.wasm");
+    let Some(markdown) = polyglot_plugin("markdown.wasm") else {
+        return;
+    };
+    let Some(html) = polyglot_plugin("html.wasm") else {
+        return;
+    };
     let dir = workdir();
     let plugins = dir.path().join("plugins");
     let env = [("ATIO_PLUGIN_DIR", plugins.as_path())];
@@ -344,12 +368,18 @@ fn imports(plugin: &Path) -> Vec<String> {
 #[test]
 fn polyglot_components_import_nothing_beyond_the_allowlist() {
     // componentize-py's `--stub-wasi` leaves only the contract.
+    let (Some(markdown), Some(html)) = (
+        polyglot_plugin("markdown.wasm"),
+        polyglot_plugin("html.wasm"),
+    ) else {
+        return;
+    };
     assert_eq!(
-        imports(&polyglot_plugin("markdown.wasm")),
+        imports(&markdown),
         ["atio:encoder/sink@0.1.1", "atio:encoder/types@0.1.1"]
     );
     // ComponentizeJS with `-d stdio -d http -d fetch-event`: basic WASI only.
-    let js = imports(&polyglot_plugin("html.wasm"));
+    let js = imports(&html);
     let allowed = [
         "atio:encoder/",
         "wasi:cli/",
@@ -375,7 +405,9 @@ fn polyglot_plugins_pass_the_hosts_output_refusal_on() {
     }
     std::fs::write(dir.path().join("big.csv"), csv).unwrap();
     for (plugin, target) in [("markdown.wasm", "out.md"), ("html.wasm", "out.html")] {
-        let plugin = polyglot_plugin(plugin);
+        let Some(plugin) = polyglot_plugin(plugin) else {
+            return;
+        };
         std::fs::write(dir.path().join(target), b"previous").unwrap();
         let output = run(
             dir.path(),

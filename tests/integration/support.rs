@@ -138,6 +138,100 @@ pub fn spawn_entry(
         .unwrap()
 }
 
+/// The Python the tests run: `ATIO_TEST_PYTHON` (tests/run points it at its venv, where it
+/// installed NumPy, the Azure SDK, moto, pyarrow, …), else `python3` from PATH.
+pub fn python() -> Command {
+    Command::new(
+        std::env::var_os("ATIO_TEST_PYTHON")
+            .filter(|python| !python.is_empty())
+            .unwrap_or_else(|| "python3".into()),
+    )
+}
+
+/// Whether every optional tool must be present: `ATIO_REQUIRE_ALL_TOOLS=1` (set by .ci/run) or
+/// `CI` set. Then a missing tool fails its tests instead of skipping them, so CI proves them.
+pub fn all_tools_required() -> bool {
+    std::env::var_os("ATIO_REQUIRE_ALL_TOOLS").is_some_and(|value| value == "1")
+        || std::env::var_os("CI").is_some_and(|value| !value.is_empty())
+}
+
+/// Whether the optional tool `tool` is available, probed once per test process (`probe` says
+/// why not). When it is not: a failure if [`all_tools_required`], else one `SKIPPED` line on
+/// the terminal and `false`, for the calling test to return at once.
+pub fn tool_available(tool: &str, how: &str, probe: fn() -> Result<(), String>) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Probed = Arc<OnceLock<Result<(), String>>>;
+    static PROBED: OnceLock<Mutex<HashMap<String, Probed>>> = OnceLock::new();
+    // One slot per tool, probed outside the map's lock: a slow probe (building the polyglot
+    // plugins) holds up only the tests that need that tool.
+    let slot = PROBED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .entry(tool.to_owned())
+        .or_default()
+        .clone();
+    let Err(why) = slot.get_or_init(probe) else {
+        return true;
+    };
+    assert!(
+        !all_tools_required(),
+        "{tool} is not available ({why}) and ATIO_REQUIRE_ALL_TOOLS=1 or CI is set, so its tests must run: {how}"
+    );
+    let current = std::thread::current();
+    let test = current
+        .name()
+        .filter(|name| *name != "main")
+        .unwrap_or("a test");
+    // Straight to the terminal: libtest captures print macros, and hides a passing test's output.
+    use std::io::Write;
+    let line =
+        format!("SKIPPED {test}: {tool} is not available ({why}); {how} (tests/run installs it)\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    false
+}
+
+/// `Ok` when `program args` runs and exits 0, else why not.
+pub fn probe_command(program: &mut Command) -> Result<(), String> {
+    let name = program.get_program().to_string_lossy().into_owned();
+    match program
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+    {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(format!(
+            "`{name}` exits with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or_default()
+        )),
+        Err(error) => Err(format!("`{name}`: {error}")),
+    }
+}
+
+/// `Ok` when an executable `name` is on PATH.
+pub fn probe_on_path(name: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .any(|file| {
+            file.metadata()
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+        .then_some(())
+        .ok_or_else(|| format!("`{name}` is not on PATH"))
+}
+
+/// `Ok` when the test Python imports `module`.
+pub fn probe_python_module(module: &str) -> Result<(), String> {
+    probe_command(python().args(["-c", &format!("import {module}")]))
+}
+
 /// A test server on 127.0.0.1, started through a small Python wrapper that stops it when this
 /// test binary exits (the wrapper's stdin, held by us, closes).
 pub struct LocalServer {
@@ -158,7 +252,7 @@ impl LocalServer {
             .iter()
             .map(|arg| arg.replace("{port}", &port.to_string()))
             .collect();
-        let keeper = Command::new("python3")
+        let mut keeper = python()
             .args([
                 "-c",
                 "import subprocess, sys\n\
@@ -170,10 +264,23 @@ impl LocalServer {
             .args(&command)
             .envs(envs.iter().copied())
             .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("python3 runs");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            // A server that cannot start ends its wrapper: say so now, not after the deadline.
+            if let Ok(Some(status)) = keeper.try_wait() {
+                let mut error = String::new();
+                if let Some(mut stderr) = keeper.stderr.take() {
+                    use std::io::Read;
+                    let _ = stderr.read_to_string(&mut error);
+                }
+                panic!(
+                    "`{}` did not start ({status}): {install}\n{error}",
+                    command[0]
+                );
+            }
             assert!(
                 std::time::Instant::now() < deadline,
                 "`{}` did not start on port {port}: {install}",

@@ -149,25 +149,14 @@ fn split_result(text: &str) -> (&str, &str) {
     }
 }
 
-/// Whether strace can be used; when not: a failure under CI, a loud skip elsewhere.
-fn strace_or_skip(test: &str) -> bool {
-    let available = std::process::Command::new("strace")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if available {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "strace is not installed but CI is set: the syscall order checks must run in CI (.ci/reliability.sh installs strace)"
-    );
-    eprintln!(
-        "SKIPPED {test}: strace is not installed (apt-get install strace); the syscall order was NOT checked"
-    );
-    false
+/// Whether strace can be used; when not: a failure under CI (`ATIO_REQUIRE_ALL_TOOLS=1` or
+/// `CI`), a loud skip elsewhere.
+fn strace_available() -> bool {
+    crate::support::tool_available(
+        "strace",
+        "apt-get install strace; the syscall order was NOT checked",
+        || crate::support::probe_command(std::process::Command::new("strace").arg("-V")),
+    )
 }
 
 /// Runs `atio args` in `dir` under `strace -f`, feeding `stdin`; returns the parsed calls.
@@ -267,7 +256,7 @@ fn traced_put(dir: &Path) -> Vec<Call> {
 
 #[test]
 fn a_file_write_fsyncs_the_data_before_the_rename_and_the_directory_before_reporting() {
-    if !strace_or_skip("a_file_write_fsyncs_the_data…") {
+    if !strace_available() {
         return;
     }
     let (_guard, dir) = canonical_tempdir();
@@ -327,7 +316,7 @@ fn a_file_write_fsyncs_the_data_before_the_rename_and_the_directory_before_repor
 
 #[test]
 fn a_marker_is_staged_fsynced_and_renamed_only_after_the_data() {
-    if !strace_or_skip("a_marker_is_staged_fsynced_and_renamed_only_after_the_data") {
+    if !strace_available() {
         return;
     }
     let (_guard, dir) = canonical_tempdir();
@@ -375,7 +364,7 @@ fn a_marker_is_staged_fsynced_and_renamed_only_after_the_data() {
 
 #[test]
 fn a_partition_swap_fsyncs_every_file_and_the_manifest_before_the_exchange() {
-    if !strace_or_skip("a_partition_swap_fsyncs_every_file_and_the_manifest_before_the_exchange") {
+    if !strace_available() {
         return;
     }
     let (_guard, dir) = canonical_tempdir();
