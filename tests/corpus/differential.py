@@ -24,9 +24,11 @@ Exit status: 1 if any WRONG/CRASH/BADMSG/BADEXIT/LEFTOVER/MEMORY/TIMEOUT, else 0
 
 import argparse
 import concurrent.futures
+import decimal
 import json
 import math
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -291,25 +293,69 @@ def plain_type(t):
         return pa.binary()
     if pt.is_float16(t):
         return pa.float32()
+    if pt.is_list_view(t):
+        return pa.list_(plain_type(t.value_type))
+    if pt.is_large_list_view(t) or pt.is_large_list(t):  # pyarrow.json reads no large lists
+        return pa.list_(plain_type(t.value_type))
+    if pt.is_decimal(t) and t.scale < 0:  # pyarrow's readers reject negative scales
+        return pa.decimal128(38, 0)
     return t
 
 
 def read_csv_output(path, expected):
     # Column types from the input's schema where pyarrow's CSV reader can parse them (text
     # carries no types); other columns are inferred and then fail the type check unless equal.
-    # An empty line is a row (a one-column row holding null).
+    # An empty line is a row (a one-column row holding null). A quoted empty field ("") is an
+    # empty string in a text column but may stand for null in any other: so two reads.
     if expected.num_columns == 0 and not Path(path).read_bytes().strip():
         return expected  # no columns: an empty file is the exact CSV
     names = expected.column_names
-    types = {}
+    types, decimals = {}, {}
     for field in expected.schema:
         t = plain_type(field.type)
-        unique = names.count(field.name) == 1  # column_types goes by name
-        if unique and (pt.is_primitive(t) or pt.is_string(t) or pt.is_binary(t) or pt.is_decimal(t)):
+        if names.count(field.name) != 1:  # column_types goes by name
+            continue
+        if pt.is_decimal(t):  # pyarrow's CSV reader lacks decimal32/64/256 and negative scales
+            types[field.name], decimals[field.name] = pa.string(), t
+        elif pt.is_primitive(t) or pt.is_string(t) or pt.is_binary(t):
             types[field.name] = t
-    convert = pcsv.ConvertOptions(column_types=types, **CSV_NULLS)
     parse = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
-    return pcsv.read_csv(path, read_options=CSV_READ, parse_options=parse, convert_options=convert)
+
+    def read(column_types, quoted_null):
+        nulls = dict(CSV_NULLS, quoted_strings_can_be_null=quoted_null)
+        return pcsv.read_csv(path, read_options=CSV_READ, parse_options=parse,
+                             convert_options=pcsv.ConvertOptions(column_types=column_types, **nulls))
+
+    table = read(types, True)
+    text = [i for i, f in enumerate(table.schema)
+            if (pt.is_string(f.type) or pt.is_binary(f.type)) and f.name not in decimals]
+    if text:  # text columns again, "" not null; the others as strings so that nothing fails
+        as_strings = {f.name: (f.type if i in text else pa.string()) for i, f in enumerate(table.schema)
+                      if names.count(f.name) == 1}
+        strict = read(as_strings, False)
+        for i in text:
+            table = table.set_column(i, table.schema.field(i).name, strict.column(i))
+    for i, field in enumerate(table.schema):
+        if field.name in decimals:
+            table = table.set_column(i, field.name, decimal_from_text(table.column(i), decimals[field.name]))
+    return table
+
+
+def decimal_from_text(column, t):
+    """Strings to decimals in Python: exact, and for any precision or scale (a value that does
+    not fit the scale fails, as it should)."""
+    scale = max(t.scale, 0)
+    target = pa.decimal256(76, scale)
+    return pa.array([None if v is None else decimal.Decimal(v) for v in column.to_pylist()], target)
+
+
+def time_from_text(column, t):
+    """"HH:MM:SS[.fraction]" to time64[ns] (pyarrow cannot cast strings to times)."""
+    def parse(text):
+        hms, _, fraction = text.partition(".")
+        h, m, sec = (int(x) for x in hms.split(":"))
+        return ((h * 60 + m) * 60 + sec) * 10**9 + int((fraction + "000000000")[:9])
+    return pa.array([None if v is None else parse(v) for v in column.to_pylist()], pa.int64()).cast(pa.time64("ns"))
 
 
 TEXT_PARSED_IN_JSON = (pt.is_date, pt.is_time)
@@ -319,6 +365,8 @@ def read_jsonl_output(path, expected):
     # pyarrow.json parses numbers, strings, booleans, timestamps and decimals to an explicit
     # type; dates and times it reads as strings, which are then cast (strictly). JSON has no
     # duration: the one readable form is the integer count in the input's unit.
+    if expected.num_rows == 0 and not Path(path).read_bytes().strip():
+        return expected  # no rows: an empty file is the exact JSON lines
     fields, cast_later = [], {}
     for field in expected.schema:
         t = plain_type(field.type)
@@ -337,7 +385,9 @@ def read_jsonl_output(path, expected):
     for name, t in cast_later.items():
         if name in table.column_names:
             i = table.column_names.index(name)
-            table = table.set_column(i, name, table.column(i).cast(t))
+            column = table.column(i)
+            converted = time_from_text(column, t) if pt.is_time(t) else column.cast(t)
+            table = table.set_column(i, name, converted)
     return table
 
 
@@ -385,7 +435,9 @@ def check_npy(path, table):
 
 
 def duckdb_temporal_problems(path, table):
-    """DuckDB must see Parquet timestamps/dates/times as such (not BIGINT/INTEGER)."""
+    """DuckDB must see the Parquet output's timestamps/dates/times (as pyarrow reads them back)
+    as such, not as BIGINT/INTEGER: that needs the Parquet logical type, not just pyarrow's
+    own schema metadata."""
     try:
         import duckdb
     except ImportError:
@@ -406,6 +458,10 @@ def duckdb_temporal_problems(path, table):
             for name, want in wanted.items() if not str(types.get(name, "")).startswith(want)]
 
 
+class Unverifiable(Exception):
+    """pyarrow has no reader for this type in this format: the harness cannot judge the run."""
+
+
 def check_output(fmt, path, expected, as_text):
     """Problems with a successful run's output, read back by an independent reader."""
     try:
@@ -416,15 +472,28 @@ def check_output(fmt, path, expected, as_text):
         elif fmt == "arrow":
             actual = ipc.open_file(path).read_all()
         elif fmt == "csv":
-            actual = read_csv_output(path, expected)
+            actual = read_text_output(read_csv_output, path, expected, as_text)
         else:
-            actual = read_jsonl_output(path, expected)
+            actual = read_text_output(read_jsonl_output, path, expected, as_text)
         problems = compare_tables(expected, actual, as_text)
+    except pa.ArrowNotImplementedError as error:
+        raise Unverifiable(str(error)[:200]) from error
     except (pa.ArrowException, OSError, KeyError, ValueError, TypeError, NotImplementedError) as error:
         return [f"output unreadable by pyarrow: {type(error).__name__}: {str(error)[:200]}"]
     if fmt == "parquet" and not problems:
-        problems = duckdb_temporal_problems(path, expected)
+        problems = duckdb_temporal_problems(path, actual)
     return problems
+
+
+def read_text_output(reader, path, expected, as_text):
+    """A CSV/JSON-lines output read with the input's types; for a text input whose columns atio
+    kept as text, with the input's text instead (the types were pyarrow's inference)."""
+    try:
+        return reader(path, expected)
+    except pa.ArrowInvalid:
+        if as_text is None:
+            raise
+        return reader(path, as_text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,27 +501,22 @@ def check_output(fmt, path, expected, as_text):
 # ---------------------------------------------------------------------------------------------
 
 
-def run_atio(atio, args, timeout):
-    """Runs atio; returns (exit code or -signal, stderr, peak RSS bytes, seconds, timed out).
-    wait4 gives this child's own rusage, so parallel runs do not mix their figures."""
-    with tempfile.TemporaryFile() as err:
-        start = time.monotonic()
-        proc = subprocess.Popen([atio, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-        timed_out = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > timeout:
-                timed_out = True
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-    return proc.returncode, stderr, usage.ru_maxrss * 1024, time.monotonic() - start, timed_out
+class Runner:
+    """A small helper process (runner.py) that runs atio and measures it; one per worker."""
+
+    def __init__(self):
+        script = Path(__file__).with_name("runner.py")
+        self.proc = subprocess.Popen([sys.executable, "-S", str(script)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def run(self, argv, timeout):
+        self.proc.stdin.write(json.dumps({"argv": argv, "timeout": timeout}) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def names_column(message, names):
@@ -475,7 +539,10 @@ def classify(case, code, stderr, out_dir, output):
             return "LEFTOVER", f"exit 0 left staging files {staging}"
         if expected is None:
             return "unverified", f"pyarrow cannot read the input ({case['why']})"
-        problems = check_output(case["format"], output, expected, case["as_text"])
+        try:
+            problems = check_output(case["format"], output, expected, case["as_text"])
+        except Unverifiable as why:
+            return "unverified", f"pyarrow cannot read this type back from {case['format']}: {why}"
         return ("WRONG", "; ".join(problems)[:600]) if problems else ("exact", "")
     if code in (9, 10):
         if left:
@@ -494,12 +561,13 @@ def last_lines(text, n=3):
     return " | ".join(lines[:1] + lines[-n:])[:400]
 
 
-def run_case(atio, case, work):
+def run_case(runner, atio, case, work):
     out_dir = Path(tempfile.mkdtemp(dir=work))
     output = out_dir / f"out.{case['format']}"
     # fsync is not under test here; --durability none keeps 2-core CI runs short.
-    args = ["write", "--durability", "none", *case["extra_args"], str(case["input"]), str(output)]
-    code, stderr, rss, seconds, timed_out = run_atio(atio, args, TIMEOUT_S)
+    argv = [atio, "write", "--durability", "none", *case["extra_args"], str(case["input"]), str(output)]
+    ran = runner.run(argv, TIMEOUT_S)
+    code, stderr, rss, seconds, timed_out = ran["code"], ran["stderr"], ran["rss"], ran["seconds"], ran["timed_out"]
     cap = max(MEMORY_FLOOR, MEMORY_FACTOR * case["size"])
     if timed_out:
         kind, detail = "TIMEOUT", f"no exit after {TIMEOUT_S} s"
@@ -538,18 +606,18 @@ def collect_inputs(corpus, parquet_testing):
     return inputs, skipped
 
 
-def make_cases(inputs):
+def make_cases(name, path):
+    """The five cases of one input (its expected table is held only while they run)."""
     cases = []
-    for name, path in inputs:
-        input_format = INPUT_FORMATS[path.suffix]
-        # `.parquet.encrypted` has no extension atio knows: say what it is, as a user would.
-        extra = ["--input-format", "parquet"] if path.suffix == ".encrypted" else []
-        expected, why = read_expected(path, input_format)
-        columns = expected.column_names if expected is not None else schema_names(path, input_format)
-        as_text = read_as_text(path, input_format, expected)
-        for fmt in FORMATS:
-            cases.append({"name": f"{name} -> {fmt}", "input": path, "format": fmt, "extra_args": extra,
-                          "expected": expected, "why": why, "columns": columns, "as_text": as_text, "size": path.stat().st_size})
+    input_format = INPUT_FORMATS[path.suffix]
+    # `.parquet.encrypted` has no extension atio knows: say what it is, as a user would.
+    extra = ["--input-format", "parquet"] if path.suffix == ".encrypted" else []
+    expected, why = read_expected(path, input_format)
+    columns = expected.column_names if expected is not None else schema_names(path, input_format)
+    as_text = read_as_text(path, input_format, expected)
+    for fmt in FORMATS:
+        cases.append({"name": f"{name} -> {fmt}", "input": path, "format": fmt, "extra_args": extra,
+                      "expected": expected, "why": why, "columns": columns, "as_text": as_text, "size": path.stat().st_size})
     return cases
 
 
@@ -567,10 +635,24 @@ def main():
 
     started = time.monotonic()
     inputs, skipped = collect_inputs(args.corpus, args.parquet_testing)
-    cases = [c for c in make_cases(inputs) if not args.only or args.only in c["name"]]
+    runners = queue.Queue()
+    for _ in range(args.workers):
+        runners.put(Runner())
+
+    def run_input(named_path):
+        # One input at a time per worker: the harness holds at most `workers` inputs in memory.
+        cases = [c for c in make_cases(*named_path) if not args.only or args.only in c["name"]]
+        runner = runners.get()
+        try:
+            return [run_case(runner, args.atio, case, work) for case in cases]
+        finally:
+            runners.put(runner)
+
     with tempfile.TemporaryDirectory(prefix="atio-differential-") as work:
         with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
-            results = list(pool.map(lambda case: run_case(args.atio, case, work), cases))
+            results = [r for batch in pool.map(run_input, inputs) for r in batch]
+    while not runners.empty():
+        runners.get().close()
 
     order = {k: i for i, k in enumerate(FAILURES + ("unverified", "refused", "exact"))}
     for result in sorted(results, key=lambda r: (order[r["class"]], r["case"])):
