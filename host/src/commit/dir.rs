@@ -894,11 +894,11 @@ pub(crate) fn backups(parent_path: &Path, name: &OsStr) -> Result<Vec<(OsString,
             Ok(meta) if meta.is_dir() => meta,
             Ok(_) => continue,
             Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(Error::io(Step::Resolve, &entry.path(), error)),
+            Err(error) => return Err(Error::io(Step::Resolve, entry.path(), error)),
         };
         found.push(((meta.ctime(), meta.ctime_nsec()), entry_name, staging));
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(ctime, _, _)| std::cmp::Reverse(*ctime));
     Ok(found
         .into_iter()
         .map(|(_, backup, staging)| (backup, staging))

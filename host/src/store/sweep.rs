@@ -86,9 +86,9 @@ pub fn clean_prefix(
     // parts were unlisted a moment ago) keeps its parts.
     let mut fresh = HashMap::new();
     for key in orphans.iter().flat_map(covering_manifests) {
-        if !fresh.contains_key(&key) {
-            let listing = read_manifest(&store, url, &key)?;
-            fresh.insert(key, listing);
+        if let std::collections::hash_map::Entry::Vacant(slot) = fresh.entry(key) {
+            let listing = read_manifest(&store, url, slot.key())?;
+            slot.insert(listing);
         }
     }
     let mut still = Vec::new();
@@ -243,9 +243,9 @@ fn is_run_part(name: &str) -> bool {
         ["part", number, millis, random]
             if !number.is_empty()
                 && number.bytes().all(|b| b.is_ascii_digit())
-                && hex(*millis)
+                && hex(millis)
                 && random.len() == 16
-                && hex(*random)
+                && hex(random)
     ) && !extension.is_empty()
 }
 
