@@ -14,6 +14,7 @@ mod fidelity;
 mod fuzz_corpus;
 mod guest_units;
 mod hostile;
+mod inputs;
 mod objects;
 mod partitions;
 mod polyglot;

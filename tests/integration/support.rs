@@ -139,11 +139,15 @@ pub fn spawn_entry(
 }
 
 /// The Python the tests run: `ATIO_TEST_PYTHON` (tests/run points it at its venv, where it
-/// installed NumPy, the Azure SDK, moto, pyarrow, …), else `python3` from PATH.
+/// installed NumPy, the Azure SDK, moto, pyarrow, …), else that venv (`target/venv`) if a
+/// previous `tests/run` made it, else `python3` from PATH.
 pub fn python() -> Command {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/venv/bin/python");
     Command::new(
         std::env::var_os("ATIO_TEST_PYTHON")
             .filter(|python| !python.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| venv.exists().then_some(venv))
             .unwrap_or_else(|| "python3".into()),
     )
 }

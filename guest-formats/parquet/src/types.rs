@@ -95,7 +95,9 @@ fn convert_column(column: &ArrayRef, field: &Field) -> Result<ArrayRef, EncodeEr
 fn contains_date64(data_type: &DataType) -> bool {
     match data_type {
         DataType::Date64 => true,
-        other => children(other).iter().any(|f| contains_date64(f.data_type())),
+        other => children(other)
+            .iter()
+            .any(|f| contains_date64(f.data_type())),
     }
 }
 
@@ -119,6 +121,23 @@ fn convert_type(data_type: &DataType, path: &str) -> Result<Option<DataType>, En
         }
         DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
         DataType::Date64 => Some(DataType::Date32),
+        DataType::Decimal32(precision, scale)
+        | DataType::Decimal64(precision, scale)
+        | DataType::Decimal128(precision, scale)
+        | DataType::Decimal256(precision, scale)
+            if *scale < 0 =>
+        {
+            // Parquet's DECIMAL has no negative scale: the same values with scale 0 need
+            // as many more digits.
+            let digits = u16::from(*precision) + scale.unsigned_abs() as u16;
+            return match digits {
+                ..=9 => Ok(Some(DataType::Decimal32(digits as u8, 0))),
+                ..=18 => Ok(Some(DataType::Decimal64(digits as u8, 0))),
+                ..=38 => Ok(Some(DataType::Decimal128(digits as u8, 0))),
+                ..=76 => Ok(Some(DataType::Decimal256(digits as u8, 0))),
+                _ => refuse("its negative scale needs more than 76 digits at scale 0"),
+            };
+        }
         DataType::Union(..) => return refuse("Parquet has no union type"),
         DataType::Interval(IntervalUnit::MonthDayNano) => {
             return refuse("Parquet's INTERVAL holds milliseconds, not nanoseconds");
@@ -180,7 +199,7 @@ fn children(data_type: &DataType) -> Vec<FieldRef> {
 mod tests {
     use super::*;
     use atio_encoder_sdk::arrow_array::{
-        Array, Date64Array, Int32Array, TimestampSecondArray, UnionArray,
+        Array, Date64Array, Decimal128Array, Int32Array, TimestampSecondArray, UnionArray,
     };
     use atio_encoder_sdk::arrow_buffer::ScalarBuffer;
     use atio_encoder_sdk::arrow_schema::UnionFields;
@@ -199,26 +218,45 @@ mod tests {
             &DataType::Timestamp(TimeUnit::Millisecond, Some("Europe/Paris".into()))
         );
         let values = converted.column(0).to_data();
-        assert_eq!(values.buffers()[0].typed_data::<i64>()[..], [1000, 0, -2000][..]);
+        assert_eq!(
+            values.buffers()[0].typed_data::<i64>()[..],
+            [1000, 0, -2000][..]
+        );
 
         let batch = RecordBatch::try_from_iter([("d", days)]).unwrap();
         let conversion = Conversion::new(&batch.schema()).unwrap();
         assert_eq!(conversion.schema.field(0).data_type(), &DataType::Date32);
         assert_eq!(conversion.apply(&batch).unwrap().column(0).null_count(), 1);
 
+        let thousands: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![Some(12), None])
+                .with_precision_and_scale(5, -3)
+                .unwrap(),
+        );
+        let batch = RecordBatch::try_from_iter([("k", thousands)]).unwrap();
+        let converted = Conversion::new(&batch.schema())
+            .unwrap()
+            .apply(&batch)
+            .unwrap();
+        assert_eq!(
+            converted.schema().field(0).data_type(),
+            &DataType::Decimal32(8, 0)
+        );
+        let values = converted.column(0).to_data();
+        assert_eq!(values.buffers()[0].typed_data::<i32>()[0], 12_000);
+
         let partial: ArrayRef = Arc::new(Date64Array::from(vec![86_400_001]));
         let batch = RecordBatch::try_from_iter([("d", partial)]).unwrap();
-        let error = Conversion::new(&batch.schema()).unwrap().apply(&batch).unwrap_err();
+        let error = Conversion::new(&batch.schema())
+            .unwrap()
+            .apply(&batch)
+            .unwrap_err();
         assert!(error.message().contains("not whole days"), "{error}");
     }
 
     #[test]
     fn unions_are_refused_naming_the_column() {
-        let fields = UnionFields::try_new(
-            [0],
-            [Field::new("i", DataType::Int32, true)],
-        )
-        .unwrap();
+        let fields = UnionFields::try_new([0], [Field::new("i", DataType::Int32, true)]).unwrap();
         let union = UnionArray::try_new(
             fields,
             ScalarBuffer::from(vec![0i8]),

@@ -15,12 +15,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::AsArray;
-use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef, TimeUnit, TimestampSecondType};
+use arrow::datatypes::{
+    DataType, FieldRef, Schema, SchemaRef, TimeUnit, TimestampNanosecondType, TimestampSecondType,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::basic::Type as PhysicalType;
+use parquet::errors::ParquetError;
 use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataBuilder};
 
 use super::{BatchReader, batch_rows, guard, open_file};
@@ -40,7 +43,15 @@ pub(super) fn open(path: &Path) -> Result<BatchReader> {
         }
         None => metadata,
     };
-    let int96 = guard::catch_panic(path, || int96_units(&file, &metadata))?.map_err(invalid)?;
+    let int96 = guard::catch_panic(path, || int96_units(&file, &metadata))?.map_err(|error| {
+        match error {
+            // Valid data that no Arrow timestamp holds exactly, not a corrupt file.
+            ParquetError::General(message) => {
+                Error::new(ErrorKind::UnsupportedFormat, Step::Read, path, message)
+            }
+            other => invalid(other),
+        }
+    })?;
     let metadata = match int96 {
         Some(schema) => ArrowReaderMetadata::try_new(
             Arc::clone(metadata.metadata()),
@@ -60,8 +71,9 @@ pub(super) fn open(path: &Path) -> Result<BatchReader> {
 }
 
 /// The schema to read with where a top-level INT96 column holds a value beyond nanoseconds:
-/// that column in the finest unit holding all its values. Scans those columns once, in seconds
-/// (which cannot overflow).
+/// that column in the finest unit holding all its values, an error if that unit would drop
+/// another value's finer digits. Scans those columns once more, in seconds (which cannot
+/// overflow) and nanoseconds.
 fn int96_units(
     file: &File,
     metadata: &ArrowReaderMetadata,
@@ -78,43 +90,79 @@ fn int96_units(
     if roots.is_empty() {
         return Ok(None);
     }
-    let in_seconds: Vec<_> = roots.iter().map(|&root| (root, TimeUnit::Second)).collect();
+    let all_seconds: Vec<_> = roots.iter().map(|&root| (root, TimeUnit::Second)).collect();
     let seconds = ArrowReaderMetadata::try_new(
         Arc::clone(metadata.metadata()),
-        ArrowReaderOptions::new().with_schema(with_units(schema, &in_seconds)),
+        ArrowReaderOptions::new().with_schema(with_units(schema, &all_seconds)),
     )?;
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file.try_clone()?, seconds)
-        .with_projection(ProjectionMask::roots(descriptor, roots.iter().copied()))
+    let projection = ProjectionMask::roots(descriptor, roots.iter().copied());
+    let in_seconds = ParquetRecordBatchReaderBuilder::new_with_metadata(file.try_clone()?, seconds)
+        .with_projection(projection.clone())
         .build()?;
-    let mut ranges = vec![(0i64, 0i64); roots.len()];
-    for batch in reader {
-        let batch = batch?;
-        for (range, column) in ranges.iter_mut().zip(batch.columns()) {
-            let values = column.as_primitive::<TimestampSecondType>();
-            for second in values.iter().flatten() {
-                *range = (range.0.min(second), range.1.max(second));
+    // Nanoseconds wrap around beyond 1677–2262, but consistently modulo 2^64: subtracting the
+    // seconds (times 10^9, wrapping the same way) leaves each value's exact sub-second part.
+    let in_nanos =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(file.try_clone()?, metadata.clone())
+            .with_projection(projection)
+            .build()?;
+    // Per column: lowest and highest second, and the gcd of the sub-second nanoseconds with
+    // 10^9 (the finest unit every value needs).
+    let mut seen = vec![(0i64, 0i64, NANOS_PER_SECOND); roots.len()];
+    for (seconds, nanos) in in_seconds.zip(in_nanos) {
+        let (seconds, nanos) = (seconds?, nanos?);
+        for ((low, high, step), (seconds, nanos)) in seen
+            .iter_mut()
+            .zip(seconds.columns().iter().zip(nanos.columns()))
+        {
+            let seconds = seconds.as_primitive::<TimestampSecondType>();
+            let nanos = nanos.as_primitive::<TimestampNanosecondType>();
+            for (second, nano) in seconds.iter().zip(nanos.iter()) {
+                let (Some(second), Some(nano)) = (second, nano) else {
+                    continue;
+                };
+                (*low, *high) = ((*low).min(second), (*high).max(second));
+                let fraction = nano.wrapping_sub(second.wrapping_mul(NANOS_PER_SECOND));
+                *step = gcd(*step, fraction.rem_euclid(NANOS_PER_SECOND));
             }
         }
     }
-    let coarser: Vec<_> = roots
-        .iter()
-        .zip(&ranges)
-        .filter_map(|(&root, &(low, high))| {
-            let holds = |per_second: i64| {
-                low.checked_mul(per_second).is_some() && high.checked_mul(per_second).is_some()
-            };
-            let unit = [
-                (TimeUnit::Nanosecond, 1_000_000_000),
-                (TimeUnit::Microsecond, 1_000_000),
-                (TimeUnit::Millisecond, 1_000),
-            ]
-            .into_iter()
-            .find(|&(_, per_second)| holds(per_second))
-            .map_or(TimeUnit::Second, |(unit, _)| unit);
-            (unit != TimeUnit::Nanosecond).then_some((root, unit))
-        })
-        .collect();
+    let mut coarser = Vec::new();
+    for (&root, &(low, high, step)) in roots.iter().zip(&seen) {
+        let holds = |per_second: i64| {
+            low.checked_mul(per_second).is_some() && high.checked_mul(per_second).is_some()
+        };
+        let (unit, per_second) = [
+            (TimeUnit::Nanosecond, NANOS_PER_SECOND),
+            (TimeUnit::Microsecond, 1_000_000),
+            (TimeUnit::Millisecond, 1_000),
+            (TimeUnit::Second, 1),
+        ]
+        .into_iter()
+        .find(|&(_, per_second)| holds(per_second))
+        .unwrap_or((TimeUnit::Second, 1));
+        if step % (NANOS_PER_SECOND / per_second) != 0 {
+            return Err(ParquetError::General(format!(
+                "INT96 column `{}` cannot be read exactly: its times span more than 64 bits of \
+                 any finer unit hold, so they need {}, which would drop the finer digits of \
+                 other values (Arrow timestamps have one unit per column)",
+                schema.field(root).name(),
+                match unit {
+                    TimeUnit::Millisecond => "milliseconds",
+                    _ => "seconds",
+                }
+            )));
+        }
+        if unit != TimeUnit::Nanosecond {
+            coarser.push((root, unit));
+        }
+    }
     Ok((!coarser.is_empty()).then(|| with_units(schema, &coarser)))
+}
+
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// `schema` with the timestamp columns at these indices in these units.

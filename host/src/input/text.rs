@@ -11,7 +11,8 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::array::AsArray;
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatchIterator;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -20,6 +21,8 @@ use super::{BatchReader, InferRows, InputFormat, arrow_error, batch_rows, open_f
 use crate::error::{Error, Result, Step};
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
+/// Rows sampled to tell whether CSV timestamps carry a zone.
+const INFER_SAMPLE_ROWS: usize = 100;
 /// Largest prefix of a stream buffered for schema inference.
 const INFER_BYTES: usize = 4 << 20;
 
@@ -45,7 +48,7 @@ pub(super) fn open_path(
     file.seek(SeekFrom::Start(start)).map_err(io_error)?;
     let schema = match format {
         InputFormat::Jsonl => in_first_seen_order(schema, &mut file),
-        _ => schema,
+        _ => with_zones(schema, &mut file),
     };
     file.seek(SeekFrom::Start(start)).map_err(io_error)?;
     build(Box::new(file), format, schema, infer_rows, path)
@@ -83,7 +86,7 @@ pub(super) fn open_stream(
     let schema = infer(&mut Cursor::new(&prefix), format, max_rows, label)?;
     let schema = match format {
         InputFormat::Jsonl => in_first_seen_order(schema, &mut Cursor::new(&prefix)),
-        _ => schema,
+        _ => with_zones(schema, &mut Cursor::new(&prefix)),
     };
     let replay = BufReader::with_capacity(1 << 20, Cursor::new(prefix).chain(rest));
     build(Box::new(replay), format, schema, infer_rows, label)
@@ -182,6 +185,71 @@ fn late_key_hint(error: ArrowError, infer_rows: InferRows) -> ArrowError {
         "{text}: this key first appears after {inferred}, which the schema was inferred from; \
          pass --infer-rows all (or a larger number) to infer it from more rows"
     ))
+}
+
+/// `schema` with a UTC zone on each timestamp column whose first value names a zone or an
+/// offset (`…Z`, `…+05:30`, `… Europe/Paris`). arrow-rs parses such text to the right instant
+/// but infers a zone-less type, which Parquet then marks as local time, not an instant.
+fn with_zones(schema: Schema, sample: &mut impl BufRead) -> Schema {
+    let naive: Vec<usize> = (0..schema.fields().len())
+        .filter(|&index| {
+            matches!(
+                schema.field(index).data_type(),
+                DataType::Timestamp(_, None)
+            )
+        })
+        .collect();
+    if naive.is_empty() {
+        return schema;
+    }
+    let as_text = Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|field| Field::new(field.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    );
+    let Ok(reader) = arrow::csv::ReaderBuilder::new(Arc::new(as_text))
+        .with_header(true)
+        .with_batch_size(INFER_SAMPLE_ROWS)
+        .build_buffered(sample)
+    else {
+        return schema;
+    };
+    let Some(Ok(batch)) = reader.into_iter().next() else {
+        return schema;
+    };
+    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+    for index in naive {
+        let first = batch
+            .column(index)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .next();
+        if let (Some(text), DataType::Timestamp(unit, None)) = (first, fields[index].data_type())
+            && names_a_zone(text)
+        {
+            let aware = DataType::Timestamp(*unit, Some("UTC".into()));
+            fields[index] = Arc::new(fields[index].as_ref().clone().with_data_type(aware));
+        }
+    }
+    Schema::new_with_metadata(fields, schema.metadata().clone())
+}
+
+/// Whether a timestamp's text ends in a zone: `Z`, a `±hh[:mm]` offset, or a zone name.
+fn names_a_zone(text: &str) -> bool {
+    let text = text.trim();
+    if text.ends_with(['Z', 'z']) {
+        return true;
+    }
+    let time_starts = text.find(['T', 't', ' ']).map_or(text.len(), |at| at + 1);
+    let time = &text[time_starts..];
+    time.contains(['+', '-'])
+        || time
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|zone| zone.starts_with(char::is_alphabetic))
 }
 
 /// `schema` with its fields in the order their keys first appear in `source` (arrow-rs returns
@@ -286,6 +354,43 @@ mod tests {
         assert_eq!(names(&batches[0]), ["k10", "k2", "k1", "k0"]);
         let batches = read(InputFormat::Csv, b"\xef\xbb\xbfa,b\n1,2\n").unwrap();
         assert_eq!(names(&batches[0]), ["a", "b"]);
+    }
+
+    #[test]
+    fn csv_timestamps_with_a_zone_are_instants_in_utc() {
+        let input = "naive,z,offset,named\n2024-01-01T00:00:00,2024-01-01T00:00:00Z,2024-01-01T00:00:00+05:30,2024-01-01 00:00:00 Europe/Paris\n";
+        let batches = read(InputFormat::Csv, input.as_bytes()).unwrap();
+        let schema = batches[0].schema();
+        let zones: Vec<_> = schema
+            .fields()
+            .iter()
+            .map(|field| match field.data_type() {
+                DataType::Timestamp(_, zone) => zone.as_deref().map(str::to_owned),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(
+            zones,
+            [
+                None,
+                Some("UTC".into()),
+                Some("UTC".into()),
+                Some("UTC".into())
+            ]
+        );
+        let seconds = |column: usize| {
+            let values = arrow::compute::cast(
+                batches[0].column(column),
+                &DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
+            )
+            .unwrap();
+            values
+                .as_primitive::<arrow::datatypes::TimestampSecondType>()
+                .value(0)
+        };
+        assert_eq!(seconds(1), 1_704_067_200);
+        assert_eq!(seconds(2), 1_704_067_200 - 5 * 3600 - 1800);
+        assert_eq!(seconds(3), 1_704_067_200 - 3600);
     }
 
     #[test]
