@@ -141,10 +141,10 @@ impl Encoder for JsonlEncoder {
             .option(
                 OptionSpec::new(
                     "explicit-nulls",
-                    "true: write null values as `\"key\": null`; false: omit keys whose value is \
-                     null",
+                    "true: write null values as `\"key\": null`, so a column that is all null \
+                     still reaches a reader; false: omit keys whose value is null",
                 )
-                .default_value("false"),
+                .default_value("true"),
             )
             .option(
                 OptionSpec::new(
@@ -170,7 +170,7 @@ impl Encoder for JsonlEncoder {
         options: &mut Options,
         out: SinkWriter,
     ) -> Result<Self, EncodeError> {
-        let explicit_nulls = options.take_bool("explicit-nulls", false)?;
+        let explicit_nulls = options.take_bool("explicit-nulls", true)?;
         let non_finite = options.take_enum("non-finite", &NonFinite::CHOICES, "error")?;
         let binary = options.take_enum("binary", &BinaryText::CHOICES, "error")?;
         let settings = Settings {
@@ -280,9 +280,14 @@ mod tests {
     }
 
     #[test]
-    fn omits_nulls_by_default() {
+    fn writes_nulls_by_default_and_omits_them_when_asked() {
         assert_eq!(
             text(&[]),
+            "{\"a\":1,\"s\":\"he said \\\"hi\\\"\\n\",\"f\":0.5,\"l\":[1,null]}\n\
+             {\"a\":null,\"s\":null,\"f\":-2.0,\"l\":null}\n"
+        );
+        assert_eq!(
+            text(&[("explicit-nulls", "false")]),
             "{\"a\":1,\"s\":\"he said \\\"hi\\\"\\n\",\"f\":0.5,\"l\":[1,null]}\n{\"f\":-2.0}\n"
         );
     }

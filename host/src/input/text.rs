@@ -6,7 +6,7 @@
 //! numbers and booleans in a column inferred as text stay as their text; an empty input has no
 //! columns (not one named ""); wide CSVs get fewer rows per batch.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -15,9 +15,9 @@ use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatchIterator;
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::{BatchReader, InferRows, InputFormat, arrow_error, batch_rows, open_file};
+use super::{BatchReader, INFER_ROWS, InferRows, InputFormat, arrow_error, batch_rows, open_file};
 use crate::error::{Error, Result, Step};
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
@@ -252,67 +252,149 @@ fn names_a_zone(text: &str) -> bool {
             .is_some_and(|zone| zone.starts_with(char::is_alphabetic))
 }
 
-/// `schema` with its fields in the order their keys first appear in `source` (arrow-rs returns
-/// them sorted by name). Reads only as many lines as it takes to see every key.
+/// `schema` with its fields, and the fields of nested objects, in the order their keys first
+/// appear in the first rows of `source` (arrow-rs sorts them by name).
 fn in_first_seen_order(schema: Schema, source: &mut impl BufRead) -> Schema {
-    let mut order = Vec::new();
-    let mut seen = HashSet::new();
+    let mut orders = KeyOrders::default();
     let mut line = String::new();
-    while order.len() < schema.fields().len() {
+    for _ in 0..INFER_ROWS {
         line.clear();
         match source.read_line(&mut line) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
         let mut parser = serde_json::Deserializer::from_str(&line);
-        let _ = KeyOrder {
-            order: &mut order,
-            seen: &mut seen,
+        let _ = Keys {
+            orders: &mut orders,
+            path: String::new(),
         }
         .deserialize(&mut parser);
     }
-    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
-    let position = |name: &str| {
-        order
-            .iter()
-            .position(|key| key == name)
-            .unwrap_or(usize::MAX)
-    };
-    fields.sort_by_key(|field| position(field.name()));
+    let fields = orders.sorted(schema.fields().iter().cloned().collect(), "");
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
-/// Records the top-level keys of one JSON object, in order, skipping their values.
-struct KeyOrder<'a> {
-    order: &'a mut Vec<String>,
-    seen: &'a mut HashSet<String>,
+/// The keys of the objects at each path (`""` the rows, `"a"` the object under key `a`,
+/// `"a[]"` the objects in the array under `a`), in the order first seen.
+#[derive(Default)]
+struct KeyOrders(HashMap<String, Vec<String>>);
+
+impl KeyOrders {
+    fn record(&mut self, path: &str, key: &str) {
+        let keys = self.0.entry(path.to_owned()).or_default();
+        if !keys.iter().any(|known| known == key) {
+            keys.push(key.to_owned());
+        }
+    }
+
+    /// `fields` (of the object at `path`) in first-seen order, their children too.
+    fn sorted(&self, fields: Vec<FieldRef>, path: &str) -> Vec<FieldRef> {
+        let keys = self.0.get(path);
+        let position = |name: &str| {
+            keys.and_then(|keys| keys.iter().position(|key| key == name))
+                .unwrap_or(usize::MAX)
+        };
+        let mut fields: Vec<FieldRef> = fields
+            .into_iter()
+            .map(|field| {
+                let child = child_path(path, field.name());
+                match self.sorted_type(field.data_type(), &child) {
+                    Some(data_type) => Arc::new(field.as_ref().clone().with_data_type(data_type)),
+                    None => field,
+                }
+            })
+            .collect();
+        fields.sort_by_key(|field| position(field.name()));
+        fields
+    }
+
+    fn sorted_type(&self, data_type: &DataType, path: &str) -> Option<DataType> {
+        match data_type {
+            DataType::Struct(fields) => Some(DataType::Struct(
+                self.sorted(fields.iter().cloned().collect(), path).into(),
+            )),
+            DataType::List(item) => {
+                let element = self.sorted_type(item.data_type(), &format!("{path}[]"))?;
+                Some(DataType::List(Arc::new(
+                    item.as_ref().clone().with_data_type(element),
+                )))
+            }
+            _ => None,
+        }
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for KeyOrder<'_> {
+fn child_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Records the keys of every object in one JSON value, skipping everything else.
+struct Keys<'a> {
+    orders: &'a mut KeyOrders,
+    path: String,
+}
+
+impl<'de> DeserializeSeed<'de> for Keys<'_> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
         parser: D,
     ) -> std::result::Result<(), D::Error> {
-        parser.deserialize_map(self)
+        parser.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for KeyOrder<'_> {
+impl<'de> Visitor<'de> for Keys<'_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-        formatter.write_str("a JSON object")
+        formatter.write_str("a JSON value")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
-            map.next_value::<IgnoredAny>()?;
-            if self.seen.insert(key.clone()) {
-                self.order.push(key);
-            }
+            self.orders.record(&self.path, &key);
+            map.next_value_seed(Keys {
+                orders: &mut *self.orders,
+                path: child_path(&self.path, &key),
+            })?;
         }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> std::result::Result<(), A::Error> {
+        let path = format!("{}[]", self.path);
+        while items
+            .next_element_seed(Keys {
+                orders: &mut *self.orders,
+                path: path.clone(),
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
         Ok(())
     }
 }
@@ -320,7 +402,6 @@ impl<'de> Visitor<'de> for KeyOrder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::INFER_ROWS;
     use arrow::array::{Array, AsArray};
 
     fn read(format: InputFormat, bytes: &[u8]) -> Result<Vec<arrow::array::RecordBatch>> {
@@ -348,10 +429,15 @@ mod tests {
     fn json_columns_keep_first_seen_order_and_bom_is_skipped() {
         let batches = read(
             InputFormat::Jsonl,
-            b"\xef\xbb\xbf{\"k10\":1,\"k2\":2,\"k1\":3}\n{\"k0\":4}\n",
+            b"\xef\xbb\xbf{\"k10\":1,\"k2\":2,\"k1\":{\"z\":[{\"y\":1,\"b\":2}],\"a\":3}}\n{\"k0\":4}\n",
         )
         .unwrap();
         assert_eq!(names(&batches[0]), ["k10", "k2", "k1", "k0"]);
+        let nested = batches[0].schema().field(2).data_type().to_string();
+        assert_eq!(
+            nested,
+            "Struct(\"z\": List(Struct(\"y\": Int64, \"b\": Int64)), \"a\": Int64)"
+        );
         let batches = read(InputFormat::Csv, b"\xef\xbb\xbfa,b\n1,2\n").unwrap();
         assert_eq!(names(&batches[0]), ["a", "b"]);
     }
