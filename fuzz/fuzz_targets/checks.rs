@@ -31,8 +31,10 @@ pub fn input(data: &[u8], format: InputFormat) {
 pub fn columnar_input(data: &[u8], format: InputFormat) {
     let label = Path::new("fuzz-input");
     let reader = match format {
-        InputFormat::Arrow => read_stream(Box::new(std::io::Cursor::new(data.to_vec())), format, label)
-            .map(|reader| drain(reader, label)),
+        InputFormat::Arrow => {
+            read_stream(Box::new(std::io::Cursor::new(data.to_vec())), format, label)
+                .map(|reader| drain(reader, label))
+        }
         _ => Ok(()),
     };
     if let Err(error) = reader {
@@ -64,7 +66,10 @@ fn drain(reader: atio::input::BatchReader, label: &Path) {
 fn assert_input_error(error: &atio::Error, label: &Path) {
     assert_eq!(error.path(), label, "{error}");
     assert!(
-        matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::UnsupportedFormat),
+        matches!(
+            error.kind(),
+            ErrorKind::InvalidInput | ErrorKind::UnsupportedFormat
+        ),
         "{error}"
     );
 }
