@@ -5,7 +5,6 @@
 //! exact or a clear refusal. The work is in `tests/corpus/*.py`; this test runs them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support;
 
@@ -17,21 +16,8 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `ATIO_TEST_PYTHON`, else the repository's venv (`target/venv`), else `python3`.
-fn python() -> PathBuf {
-    if let Some(python) = std::env::var_os("ATIO_TEST_PYTHON").filter(|p| !p.is_empty()) {
-        return python.into();
-    }
-    let venv = repo_root().join("target/venv/bin/python");
-    if venv.is_file() {
-        venv
-    } else {
-        "python3".into()
-    }
-}
-
 fn probe_pyarrow() -> Result<(), String> {
-    support::probe_command(Command::new(python()).args(["-c", "import pyarrow, numpy"]))
+    support::probe_command(support::python().args(["-c", "import pyarrow, numpy"]))
 }
 
 fn probe_parquet_testing() -> Result<(), String> {
@@ -61,7 +47,7 @@ fn every_type_and_every_real_file_is_written_exactly_or_refused_clearly() {
     let corpus = work.path().join("corpus");
     let report = work.path().join("report.json");
 
-    let generated = Command::new(python())
+    let generated = support::python()
         .arg(root.join("tests/corpus/generate.py"))
         .arg(&corpus)
         .output()
@@ -72,7 +58,7 @@ fn every_type_and_every_real_file_is_written_exactly_or_refused_clearly() {
         support::stderr(&generated)
     );
 
-    let run = Command::new(python())
+    let run = support::python()
         .arg(root.join("tests/corpus/differential.py"))
         .arg(&corpus)
         .arg("--parquet-testing")

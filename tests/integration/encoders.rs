@@ -283,7 +283,10 @@ fn csv_and_jsonl_timestamps_are_byte_identical_to_arrow_natively() {
     writer.write(&batch).unwrap();
     drop(writer);
     let mut expected_jsonl = Vec::new();
-    let mut writer = arrow::json::LineDelimitedWriter::new(&mut expected_jsonl);
+    // atio writes null values (`explicit-nulls`, default true).
+    let mut writer = arrow::json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow::json::writer::LineDelimited>(&mut expected_jsonl);
     writer.write(&batch).unwrap();
     writer.finish().unwrap();
     drop(writer);

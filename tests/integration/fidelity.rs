@@ -275,15 +275,15 @@ for name in expected.column_names:
     assert got.column(name).to_pylist() == expected.column(name).to_pylist(), name
 
 lines = [json.loads(line) for line in open("map.jsonl")]
-assert lines == [{"m": {"a": 1, "b": None}}, {}], lines
+assert lines == [{"m": {"a": 1, "b": None}}, {"m": None}], lines
 lines = [json.loads(line) for line in open("dur.jsonl")]
 assert lines == [{"d": "-PT9223372036854775.808S"}, {"d": "PT9223372036854775.807S"},
-                 {"d": "P0D"}, {}], lines
+                 {"d": "P0D"}, {"d": None}], lines
 lines = [json.loads(line) for line in open("nan_null.jsonl")]
-assert lines == [{"f": 1.5}, {"f": None}, {}], lines
-assert open("nan_string.jsonl").read() == '{"f":1.5}\n{"f":"NaN"}\n{}\n'
+assert lines == [{"f": 1.5}, {"f": None}, {"f": None}], lines
+assert open("nan_string.jsonl").read() == '{"f":1.5}\n{"f":"NaN"}\n{"f":null}\n'
 lines = [json.loads(line) for line in open("binary.jsonl")]
-assert [base64.b64decode(l["b"]) if "b" in l else None for l in lines] \
+assert [None if l["b"] is None else base64.b64decode(l["b"]) for l in lines] \
     == [b"\x00\xff", b"", None], lines
 "##,
     );
