@@ -248,13 +248,14 @@ impl Encoder for ParquetEncoder {
             .set_key_value_metadata((!kv.is_empty()).then_some(kv))
             .build();
         let conversion = Conversion::new(&schema)?;
-        let writer = ArrowWriter::try_new(out, Arc::clone(&conversion.schema), Some(props)).map_err(|e| {
-            parquet_error(
-                &e,
-                "this schema cannot be written as Parquet",
-                EncodeError::Unsupported,
-            )
-        })?;
+        let writer = ArrowWriter::try_new(out, Arc::clone(&conversion.schema), Some(props))
+            .map_err(|e| {
+                parquet_error(
+                    &e,
+                    "this schema cannot be written as Parquet",
+                    EncodeError::Unsupported,
+                )
+            })?;
         Ok(Self {
             writer,
             conversion,
