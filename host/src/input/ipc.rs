@@ -3,14 +3,16 @@
 //! arrow-rs trusts two things an input can lie about: the sizes of a file's blocks (it
 //! allocates each block's declared size before reading it) and, for streams, the byte order
 //! (it reads a big-endian stream's buffers as if they were little-endian: wrong values, no
-//! error). Both are checked here first.
+//! error). Both are checked here first, and so is what compressed bodies claim: arrow-rs
+//! allocates each buffer's declared decompressed size before decompressing, so a few corrupt
+//! bytes could ask for petabytes (an allocation failure aborts the process).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arrow::ipc::reader::{FileReader, StreamReader};
-use arrow::ipc::{Endianness, MessageHeader};
+use arrow::ipc::{CompressionType, Endianness, Message, MessageHeader};
 
 use super::{BatchReader, guard, open_file};
 use crate::error::{Error, ErrorKind, Result, Step};
@@ -55,10 +57,148 @@ pub(super) fn open(
     }
     let schema_message = read_schema_message(&mut source)
         .map_err(|message| invalid(format!("not a valid Arrow IPC stream: {message}")))?;
-    let replay = BufReader::new(Cursor::new(schema_message).chain(source));
+    let checked = Checked {
+        source,
+        pending: Vec::new(),
+        position: 0,
+        ended: false,
+    };
+    let replay = BufReader::new(Cursor::new(schema_message).chain(checked));
     let reader = guard::catch_panic(label, || StreamReader::try_new(replay, None))?
         .map_err(|error| super::arrow_error(label, error))?;
     Ok(Box::new(reader))
+}
+
+/// Most a compressed buffer may expand, per compressed byte: LZ4 frames stay below 255; a
+/// Zstandard RLE block turns 4 bytes into 128 KiB.
+const LZ4_MAX_RATIO: u64 = 256;
+const ZSTD_MAX_RATIO: u64 = 32 << 10;
+
+/// Checks that every compressed buffer of a record or dictionary batch message declares a
+/// decompressed size its codec could produce from its compressed bytes.
+fn check_body(message: &Message, body: &[u8]) -> std::result::Result<(), String> {
+    let batch = match message.header_type() {
+        MessageHeader::RecordBatch => message.header_as_record_batch(),
+        MessageHeader::DictionaryBatch => message
+            .header_as_dictionary_batch()
+            .and_then(|dictionary| dictionary.data()),
+        _ => return Ok(()),
+    };
+    let Some(batch) = batch else {
+        return Ok(());
+    };
+    let Some(compression) = batch.compression() else {
+        return Ok(());
+    };
+    let ratio = match compression.codec() {
+        CompressionType::LZ4_FRAME => LZ4_MAX_RATIO,
+        _ => ZSTD_MAX_RATIO,
+    };
+    for buffer in batch.buffers().iter().flatten() {
+        let (Ok(offset), Ok(length)) = (
+            usize::try_from(buffer.offset()),
+            u64::try_from(buffer.length()),
+        ) else {
+            return Err("a buffer has a negative offset or length".into());
+        };
+        if length < 8 {
+            continue; // empty: no length prefix
+        }
+        let prefix = offset
+            .checked_add(8)
+            .and_then(|end| body.get(offset..end))
+            .ok_or("a buffer lies outside its message body")?;
+        let declared = i64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+        if declared == -1 {
+            continue; // stored uncompressed
+        }
+        let most = (length - 8).saturating_mul(ratio).saturating_add(1 << 16);
+        if declared < 0 || declared as u64 > most {
+            return Err(format!(
+                "a compressed buffer of {length} bytes claims to hold {declared} bytes, more \
+                 than {:?} can expand it to",
+                compression.codec()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An IPC stream passed through message by message, each checked ([`check_body`]) before the
+/// reader sees its bytes. Reads grow with the bytes that actually arrive, never by what a
+/// message declares.
+struct Checked<R> {
+    source: R,
+    /// The current message's bytes, served from `position`.
+    pending: Vec<u8>,
+    position: usize,
+    /// The end-of-stream marker (or the source's end) was reached.
+    ended: bool,
+}
+
+impl<R: Read> Checked<R> {
+    /// Reads the next whole message into `pending`.
+    fn next_message(&mut self) -> std::io::Result<()> {
+        let invalid =
+            |message: String| std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+        self.pending.clear();
+        self.position = 0;
+        let mut prefix = [0u8; 4];
+        let read = (&mut self.source).take(4).read(&mut prefix)?;
+        if read == 0 {
+            self.ended = true;
+            return Ok(());
+        }
+        self.source.read_exact(&mut prefix[read..])?;
+        self.pending.extend_from_slice(&prefix);
+        let mut length = u32::from_le_bytes(prefix);
+        if prefix == CONTINUATION {
+            self.source.read_exact(&mut prefix)?;
+            self.pending.extend_from_slice(&prefix);
+            length = u32::from_le_bytes(prefix);
+        }
+        if length == 0 {
+            self.ended = true;
+            return Ok(());
+        }
+        let start = self.pending.len();
+        let read = (&mut self.source)
+            .take(u64::from(length))
+            .read_to_end(&mut self.pending)?;
+        if read < length as usize {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let message = arrow::ipc::root_as_message(&self.pending[start..])
+            .map_err(|error| invalid(format!("an unreadable message ({error})")))?;
+        let body_length = u64::try_from(message.bodyLength())
+            .map_err(|_| invalid("a message with a negative body length".into()))?;
+        let body_start = self.pending.len();
+        let read = (&mut self.source)
+            .take(body_length)
+            .read_to_end(&mut self.pending)?;
+        if (read as u64) < body_length {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let message = arrow::ipc::root_as_message(&self.pending[start..body_start])
+            .map_err(|error| invalid(format!("an unreadable message ({error})")))?;
+        check_body(&message, &self.pending[body_start..]).map_err(invalid)
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, into: &mut [u8]) -> std::io::Result<usize> {
+        if self.position == self.pending.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            self.next_message()?;
+        }
+        let available = &self.pending[self.position..];
+        let count = available.len().min(into.len());
+        into[..count].copy_from_slice(&available[..count]);
+        self.position += count;
+        Ok(count)
+    }
 }
 
 /// Reads a stream's first message, which must be a little-endian schema; returns its bytes.
@@ -110,6 +250,31 @@ fn check_endianness(endianness: Endianness) -> std::result::Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// [`check_body`] for one block of a file (its bounds already checked against the file).
+fn check_block(
+    file: &mut File,
+    offset: u64,
+    meta_length: usize,
+    body_length: usize,
+) -> std::result::Result<(), String> {
+    let mut block = vec![0; meta_length + body_length];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut block))
+        .map_err(|error| error.to_string())?;
+    let prefix = if block.starts_with(&CONTINUATION) {
+        8
+    } else {
+        4
+    };
+    let message = block
+        .get(prefix..meta_length)
+        .ok_or("a block too short for its message")
+        .and_then(|bytes| {
+            arrow::ipc::root_as_message(bytes).map_err(|_| "a block's message is unreadable")
+        })?;
+    check_body(&message, &block[meta_length..])
 }
 
 fn read_exact(source: &mut impl Read, into: &mut [u8]) -> std::result::Result<(), String> {
@@ -166,6 +331,12 @@ fn check_file_blocks(file: &mut File) -> std::result::Result<(), String> {
                 block.bodyLength()
             ));
         }
+        check_block(
+            file,
+            block.offset() as u64,
+            block.metaDataLength() as usize,
+            block.bodyLength() as usize,
+        )?;
     }
     Ok(())
 }
