@@ -149,11 +149,17 @@ impl<R: Read> Checked<R> {
             self.ended = true;
             return Ok(());
         }
-        self.source.read_exact(&mut prefix[read..])?;
+        // Not UnexpectedEof: arrow-rs takes that, before a message, for the stream's end.
+        let truncated = || invalid("the stream is truncated inside a message".into());
+        let short = |error: std::io::Error| match error.kind() {
+            std::io::ErrorKind::UnexpectedEof => truncated(),
+            _ => error,
+        };
+        self.source.read_exact(&mut prefix[read..]).map_err(short)?;
         self.pending.extend_from_slice(&prefix);
         let mut length = u32::from_le_bytes(prefix);
         if prefix == CONTINUATION {
-            self.source.read_exact(&mut prefix)?;
+            self.source.read_exact(&mut prefix).map_err(short)?;
             self.pending.extend_from_slice(&prefix);
             length = u32::from_le_bytes(prefix);
         }
@@ -166,7 +172,7 @@ impl<R: Read> Checked<R> {
             .take(u64::from(length))
             .read_to_end(&mut self.pending)?;
         if read < length as usize {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+            return Err(truncated());
         }
         let message = arrow::ipc::root_as_message(&self.pending[start..])
             .map_err(|error| invalid(format!("an unreadable message ({error})")))?;
@@ -177,7 +183,7 @@ impl<R: Read> Checked<R> {
             .take(body_length)
             .read_to_end(&mut self.pending)?;
         if (read as u64) < body_length {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+            return Err(truncated());
         }
         let message = arrow::ipc::root_as_message(&self.pending[start..body_start])
             .map_err(|error| invalid(format!("an unreadable message ({error})")))?;
