@@ -260,10 +260,10 @@ pub fn arrow_error(label: &Path, error: ArrowError) -> Error {
         other => other,
     };
     let kind = match &error {
-        // A short read inside a message is a truncated input, not a failing disk.
-        ArrowError::IoError(_, io_error)
-            if io_error.kind() != std::io::ErrorKind::UnexpectedEof =>
-        {
+        // An OS error (EIO, EACCES, …) reading the input is I/O; an `io::Error` without an errno
+        // comes from a decoder (a short read inside a message, a broken compressed buffer):
+        // the input is at fault.
+        ArrowError::IoError(_, io_error) if io_error.raw_os_error().is_some() => {
             ErrorKind::from_io(io_error)
         }
         _ => ErrorKind::InvalidInput,
