@@ -3,40 +3,18 @@
 //! `atio write`, and either read back by pyarrow and compared value by value with the input, or
 //! refused with exit 9 and a message naming the column, its type and the way out.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use crate::support::{assert_no_leftovers, run_atio, stderr};
+use crate::support::{
+    assert_no_leftovers, probe_python_module, python, run_atio, stderr, tool_available,
+};
 
-/// The test Python: `ATIO_TEST_PYTHON`, else the repository's venv (`target/venv`), else
-/// `python3`.
-fn python() -> Command {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/venv/bin/python");
-    let python = std::env::var_os("ATIO_TEST_PYTHON")
-        .filter(|python| !python.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| venv.exists().then_some(venv))
-        .unwrap_or_else(|| "python3".into());
-    Command::new(python)
-}
-
-/// Whether the test Python has pyarrow. Without it the test is skipped, unless CI or
-/// `ATIO_REQUIRE_ALL_TOOLS=1` says every test must run.
+/// Whether the test Python has pyarrow (else the test is skipped, or fails under
+/// `ATIO_REQUIRE_ALL_TOOLS=1`).
 fn pyarrow() -> bool {
-    let found = python()
-        .args(["-c", "import pyarrow"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    let required = std::env::var_os("ATIO_REQUIRE_ALL_TOOLS").is_some_and(|v| v == "1")
-        || std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-    assert!(
-        found || !required,
-        "pyarrow is missing from the test Python (ATIO_TEST_PYTHON or target/venv)"
-    );
-    if !found {
-        eprintln!("SKIPPED: pyarrow is missing from the test Python");
-    }
-    found
+    tool_available("pyarrow", "pip install pyarrow", || {
+        probe_python_module("pyarrow")
+    })
 }
 
 /// Runs a Python script in `dir` (with `pa`, `pc` = pyarrow.csv, `pj` = pyarrow.json, `ipc`
