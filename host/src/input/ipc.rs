@@ -74,20 +74,25 @@ pub(super) fn open(
 const LZ4_MAX_RATIO: u64 = 256;
 const ZSTD_MAX_RATIO: u64 = 32 << 10;
 
-/// Checks that every compressed buffer of a record or dictionary batch message declares a
-/// decompressed size its codec could produce from its compressed bytes.
-fn check_body(message: &Message, body: &[u8]) -> std::result::Result<(), String> {
+/// A record or dictionary batch message's batch and codec, if its body is compressed.
+fn compressed_batch<'a>(
+    message: &Message<'a>,
+) -> Option<(arrow::ipc::RecordBatch<'a>, arrow::ipc::BodyCompression<'a>)> {
     let batch = match message.header_type() {
         MessageHeader::RecordBatch => message.header_as_record_batch(),
         MessageHeader::DictionaryBatch => message
             .header_as_dictionary_batch()
             .and_then(|dictionary| dictionary.data()),
-        _ => return Ok(()),
-    };
-    let Some(batch) = batch else {
-        return Ok(());
-    };
-    let Some(compression) = batch.compression() else {
+        _ => None,
+    }?;
+    let compression = batch.compression()?;
+    Some((batch, compression))
+}
+
+/// Checks that every compressed buffer of a record or dictionary batch message declares a
+/// decompressed size its codec could produce from its compressed bytes.
+fn check_body(message: &Message, body: &[u8]) -> std::result::Result<(), String> {
+    let Some((batch, compression)) = compressed_batch(message) else {
         return Ok(());
     };
     let ratio = match compression.codec() {
@@ -258,14 +263,15 @@ fn check_endianness(endianness: Endianness) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// [`check_body`] for one block of a file (its bounds already checked against the file).
+/// [`check_body`] for one block of a file (its bounds already checked against the file). Only
+/// a compressed message's body is read here: an uncompressed file is not read twice.
 fn check_block(
     file: &mut File,
     offset: u64,
     meta_length: usize,
     body_length: usize,
 ) -> std::result::Result<(), String> {
-    let mut block = vec![0; meta_length + body_length];
+    let mut block = vec![0; meta_length];
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.read_exact(&mut block))
         .map_err(|error| error.to_string())?;
@@ -275,12 +281,18 @@ fn check_block(
         4
     };
     let message = block
-        .get(prefix..meta_length)
+        .get(prefix..)
         .ok_or("a block too short for its message")
         .and_then(|bytes| {
             arrow::ipc::root_as_message(bytes).map_err(|_| "a block's message is unreadable")
         })?;
-    check_body(&message, &block[meta_length..])
+    if compressed_batch(&message).is_none() {
+        return Ok(());
+    }
+    let mut body = vec![0; body_length];
+    file.read_exact(&mut body)
+        .map_err(|error| error.to_string())?;
+    check_body(&message, &body)
 }
 
 fn read_exact(source: &mut impl Read, into: &mut [u8]) -> std::result::Result<(), String> {
