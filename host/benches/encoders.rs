@@ -8,8 +8,9 @@
 //! * `wasm`: the built-in encoder in its sandbox (a plugin session: Arrow IPC in, sink out, the
 //!   per-call deadline and memory cap on) into the same kind of `BufWriter<File>`;
 //! * `ratio`: native time / wasm time (1.00: the sandbox costs nothing; higher is better);
-//! * `atio::write`: the whole transaction around the wasm encoder (staging file, content hash,
-//!   rename; durability none, no marker) and its ratio to native.
+//! * `atio::write×N`: the whole transaction around the wasm encoder (staging file, content hash,
+//!   rename; durability none, no marker) on N instances at once (formats that encode in parts;
+//!   the others use one session whatever N), and its ratio to native.
 //!
 //! Every timed run writes a new file, after `sync()`, so none pays for another's writeback.
 
@@ -47,14 +48,20 @@ fn main() {
         .into_iter()
         .filter(|format| wanted(format))
         .collect();
+    // `atio::write` on 1..=N instances (N: the cores available).
+    let instance_counts: Vec<usize> = (1..=atio::default_threads().max(2)).collect();
     if !formats.is_empty() {
         println!(
             "{rows} rows (i64, f64, 16-char string, bool, timestamp µs); median of {runs}; npy gets the f64 column\n"
         );
-        println!(
-            "{:<8} {:>9} {:>10} {:>10} {:>6} {:>12} {:>6}",
-            "format", "output", "native", "wasm", "ratio", "atio::write", "ratio"
+        print!(
+            "{:<8} {:>9} {:>10} {:>10} {:>6}",
+            "format", "output", "native", "wasm", "ratio"
         );
+        for count in &instance_counts {
+            print!(" {:>12} {:>6}", format!("atio::write×{count}"), "ratio");
+        }
+        println!();
     }
     for format in formats {
         let (input, input_schema) = if format == "npy" {
@@ -68,7 +75,8 @@ fn main() {
         let wasm_path = dir.path().join(format!("wasm.{format}"));
         let write_path = dir.path().join(format!("write.{format}"));
         // Interleaved, so drift on a shared machine hits every column alike.
-        let (mut native, mut wasm, mut write) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut native, mut wasm) = (Vec::new(), Vec::new());
+        let mut write = vec![Vec::new(); instance_counts.len()];
         for _ in 0..runs {
             native.push(timed_write(&native_path, || {
                 native_encode(format, &native_path, input, input_schema)
@@ -76,22 +84,31 @@ fn main() {
             wasm.push(timed_write(&wasm_path, || {
                 wasm_session(&plugin, &wasm_path, input, input_schema, &limits)
             }));
-            write.push(timed_write(&write_path, || {
-                atio_write(&write_path, input, input_schema)
-            }));
+            for (times, &count) in write.iter_mut().zip(&instance_counts) {
+                times.push(timed_write(&write_path, || {
+                    atio_write(&write_path, input, input_schema, count)
+                }));
+            }
         }
-        let (native, wasm, write) = (median(native), median(wasm), median(write));
+        let (native, wasm) = (median(native), median(wasm));
         let size = std::fs::metadata(&wasm_path).unwrap().len();
         let ms = |time: Duration| time.as_secs_f64() * 1e3;
-        println!(
-            "{format:<8} {:>6.1} MB {:>7.1} ms {:>7.1} ms {:>6.2} {:>9.1} ms {:>6.2}",
+        print!(
+            "{format:<8} {:>6.1} MB {:>7.1} ms {:>7.1} ms {:>6.2}",
             size as f64 / 1e6,
             ms(native),
             ms(wasm),
             native.as_secs_f64() / wasm.as_secs_f64(),
-            ms(write),
-            native.as_secs_f64() / write.as_secs_f64(),
         );
+        for times in write {
+            let write = median(times);
+            print!(
+                " {:>9.1} ms {:>6.2}",
+                ms(write),
+                native.as_secs_f64() / write.as_secs_f64()
+            );
+        }
+        println!();
     }
 
     if !wanted("load") {
@@ -234,13 +251,14 @@ fn wasm_session(
 }
 
 /// The whole transaction: `atio::write` with the built-in encoder.
-fn atio_write(path: &Path, batches: &[RecordBatch], schema: &SchemaRef) {
+fn atio_write(path: &Path, batches: &[RecordBatch], schema: &SchemaRef, instances: usize) {
     let options = WriteOptions {
         commit: Options {
             durability: Durability::None,
             marker: false,
             ..Options::default()
         },
+        threads: Some(instances),
         ..WriteOptions::default()
     };
     let reader = RecordBatchIterator::new(batches.iter().cloned().map(Ok), schema.clone());

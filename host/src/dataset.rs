@@ -19,7 +19,7 @@ use crate::commit::dir::{DirFile, DirReport, StagedDir};
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::formats::{self, EncoderChoice};
 use crate::input;
-use crate::plugin::{Plugin, Session};
+use crate::plugin::{BackgroundSession, Gate, Plugin};
 use crate::store::{Location, ObjectDir, ObjectFile};
 use crate::write::WriteOptions;
 
@@ -151,6 +151,12 @@ pub fn write_dataset(
         parts: HashMap::new(),
         clock: 0,
         rows: 0,
+        gate: Gate::new(
+            options
+                .write
+                .threads
+                .unwrap_or_else(crate::parallel::default_threads),
+        ),
     };
     for batch in source {
         let batch =
@@ -260,40 +266,45 @@ impl Unit {
         }
     }
 
-    /// Creates the part at `relative` and opens an encoder session writing into it.
+    /// Creates the part at `relative` and starts an encoder session writing into it, on its
+    /// own thread.
     fn open_part(
         &mut self,
         relative: &str,
         plugin: &Arc<Plugin>,
         schema: &SchemaRef,
         options: &WriteOptions,
-    ) -> Result<Session> {
+        gate: &Arc<Gate>,
+    ) -> Result<PartSession> {
         let (encoder_options, limits) = (&options.encoder_options, &options.limits);
-        match self {
+        Ok(match self {
             Self::Local(staged) => {
                 let label = staged.target_path().join(relative);
                 let file = staged.create_file(relative)?;
-                plugin.open(schema, encoder_options, file, limits, &label)
+                let session = plugin.open(schema, encoder_options, file, limits, &label)?;
+                PartSession::Local(BackgroundSession::spawn(session, gate.clone())?)
             }
             Self::Object(prefix) => {
                 let object = prefix.create_file(relative)?;
                 let label = object.url().as_path();
-                plugin.open(schema, encoder_options, object, limits, &label)
+                let session = plugin.open(schema, encoder_options, object, limits, &label)?;
+                PartSession::Object(BackgroundSession::spawn(session, gate.clone())?)
             }
-        }
+        })
     }
 
     /// Finishes an encoder session and adds its part to the unit.
-    fn close_part(&mut self, session: Session) -> Result<()> {
-        match self {
-            Self::Local(staged) => {
-                let finished = session.finish::<DirFile>()?;
+    fn close_part(&mut self, session: PartSession) -> Result<()> {
+        match (self, session) {
+            (Self::Local(staged), PartSession::Local(session)) => {
+                let finished = session.finish()?;
                 staged.add(finished.destination, Some(finished.rows))
             }
-            Self::Object(prefix) => {
-                let finished = session.finish::<ObjectFile>()?;
+            (Self::Object(prefix), PartSession::Object(session)) => {
+                let finished = session.finish()?;
                 prefix.add(finished.destination, Some(finished.rows))
             }
+            _ => unreachable!("a unit opens parts of its own kind"),
         }
     }
 
@@ -305,11 +316,26 @@ impl Unit {
     }
 }
 
+/// A part file's encoder session, encoding on its own thread.
+enum PartSession {
+    Local(BackgroundSession<DirFile>),
+    Object(BackgroundSession<ObjectFile>),
+}
+
+impl PartSession {
+    fn write_batch(&mut self, batch: RecordBatch) -> Result<()> {
+        match self {
+            Self::Local(session) => session.write_batch(batch),
+            Self::Object(session) => session.write_batch(batch),
+        }
+    }
+}
+
 /// An open part file: its encoder session and where it lives.
 struct OpenPart {
     unit: String,
     leaf: String,
-    session: Session,
+    session: PartSession,
     rows: u64,
     last_used: u64,
 }
@@ -328,6 +354,16 @@ struct Writer<'a> {
     parts: HashMap<(String, String), u32>,
     clock: u64,
     rows: u64,
+    /// How many part files may encode at the same moment (`threads`).
+    gate: Arc<Gate>,
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // Stop the session threads (aborting their sessions) before the staged units they
+        // write into are removed.
+        self.open.clear();
+    }
 }
 
 impl Writer<'_> {
@@ -346,7 +382,7 @@ impl Writer<'_> {
             rows = rows.slice(room, rows.num_rows() - room);
             self.clock += 1;
             let part = &mut self.open[slot];
-            part.session.write_batch(&chunk)?;
+            part.session.write_batch(chunk)?;
             part.rows += room as u64;
             part.last_used = self.clock;
             if part.rows >= self.options.rows_per_file {
@@ -400,6 +436,7 @@ impl Writer<'_> {
             &self.plugin,
             &self.data_schema,
             &self.options.write,
+            &self.gate,
         )?;
         self.open.push(OpenPart {
             unit: unit.to_owned(),
@@ -432,14 +469,14 @@ impl Writer<'_> {
                 );
             }
         }
-        let mut units: Vec<(String, Unit)> = self.units.into_iter().collect();
+        let mut units: Vec<(String, Unit)> = std::mem::take(&mut self.units).into_iter().collect();
         units.sort_by(|a, b| a.0.cmp(&b.0));
         let partitions = units
             .into_iter()
             .map(|(_, staged)| staged.commit())
             .collect::<Result<Vec<_>>>()?;
         Ok(DatasetReport {
-            root: self.root,
+            root: std::mem::take(&mut self.root),
             partitions,
             rows: self.rows,
         })

@@ -29,6 +29,7 @@ pub mod input;
 pub mod manifest;
 mod options;
 mod output;
+mod parallel;
 pub mod plugin;
 mod report;
 pub mod sample;
@@ -49,6 +50,7 @@ pub use dataset::{
 pub use error::{Error, ErrorKind, Result, Step};
 pub use options::{Durability, Options, Symlinks};
 pub use output::Output;
+pub use parallel::default_threads;
 pub use report::{EncoderInfo, Report, StepTimings};
 pub use store::{Location, ObjectDir, ObjectFile, StoreOptions};
 pub use update::{DEFAULT_LOCK_TIMEOUT, update, update_json};

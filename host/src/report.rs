@@ -16,9 +16,13 @@ pub struct StepTimings {
     /// Writing bytes into the staging file (including time spent producing them).
     #[serde(serialize_with = "as_millis")]
     pub write: Duration,
-    /// Inside encoders (a part of `write`), when an encoder produced the bytes.
+    /// Inside encoders, when an encoder produced the bytes: CPU time added up over every
+    /// instance, so with several instances it can exceed `write`.
     #[serde(serialize_with = "as_millis")]
     pub encode: Duration,
+    /// Reading the input (a part of `write`; with several instances it overlaps encoding).
+    #[serde(serialize_with = "as_millis")]
+    pub read: Duration,
     /// fsync of the data file.
     #[serde(serialize_with = "as_millis")]
     pub fsync: Duration,
@@ -45,11 +49,12 @@ fn as_millis<S: serde::Serializer>(value: &Duration, serializer: S) -> Result<S:
 
 impl StepTimings {
     /// The named steps, in order, for tables.
-    pub fn rows(&self) -> [(&'static str, Duration); 9] {
+    pub fn rows(&self) -> [(&'static str, Duration); 10] {
         [
             ("setup", self.setup),
             ("write", self.write),
-            ("  of which encode", self.encode),
+            ("  read input", self.read),
+            ("  encode (cpu)", self.encode),
             ("fsync", self.fsync),
             ("rename", self.rename),
             ("dir fsync", self.dir_fsync),
@@ -108,6 +113,9 @@ pub struct Report {
     pub run_id: String,
     /// Where the time went.
     pub timings: StepTimings,
+    /// Encoder instances that encoded the file at once (1: one session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<usize>,
     /// The object's ETag, for object-store targets (what `--if-match` compares).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,

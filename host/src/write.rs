@@ -1,6 +1,7 @@
 //! `atio::write`: record batches → an encoder plugin → an atomically committed file.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arrow::array::{RecordBatch, RecordBatchReader};
@@ -10,6 +11,7 @@ use crate::formats::{self, EncoderChoice};
 use crate::input;
 use crate::options::Options;
 use crate::output::Output;
+use crate::parallel;
 use crate::plugin::PluginLimits;
 use crate::report::Report;
 
@@ -22,8 +24,12 @@ pub struct WriteOptions {
     pub encoder: Option<EncoderChoice>,
     /// `key=value` options passed to the encoder, in order.
     pub encoder_options: Vec<(String, String)>,
-    /// Sandbox limits for the encoder.
+    /// Sandbox limits for the encoder, applied to each instance.
     pub limits: PluginLimits,
+    /// Most encoder instances encoding this file at once (encoders that export
+    /// `atio:encoder/parts`: Parquet, CSV, JSON lines); `None`: one per core available
+    /// ([`default_threads`](crate::default_threads)). The file is the same bytes for any count.
+    pub threads: Option<usize>,
 }
 
 /// Progress of a streaming write, reported after each batch.
@@ -43,8 +49,8 @@ pub struct Progress {
 
 /// Encodes every batch of `source` into `path` (a local path or an object-store URL such as
 /// `s3://bucket/key.parquet`) and commits it atomically. Streams: memory is bounded by one batch
-/// plus the encoder's own buffers (and, for objects, the parts being uploaded), never by the
-/// input size.
+/// plus the encoder's own buffers (with several instances: the parts in flight, at most two per
+/// instance; for objects, the parts being uploaded), never by the input size.
 pub fn write(
     path: impl AsRef<Path>,
     source: impl RecordBatchReader,
@@ -68,6 +74,44 @@ pub fn write_with_progress(
     let _span = tracing::debug_span!("write", path = %target.display(), format = %plugin.info.name)
         .entered();
     let schema = source.schema();
+    let threads = options
+        .threads
+        .unwrap_or_else(parallel::default_threads)
+        .max(1);
+    if let Some(workers) = parallel::open(
+        &plugin,
+        &schema,
+        &options.encoder_options,
+        &options.limits,
+        &target,
+        threads,
+    )? {
+        let written = AtomicU64::new(0);
+        let mut progress = Progress::default();
+        let batches = source.map(|batch| {
+            batch.map_err(|error| input::arrow_error(Path::new(input::CALLER_BATCHES), error))
+        });
+        let encoded = parallel::encode(workers, batches, file, &written, |batch| {
+            progress.rows += batch.num_rows() as u64;
+            progress.batches += 1;
+            progress.bytes = written.load(Ordering::Relaxed);
+            progress.uploaded = uploaded
+                .as_ref()
+                .map(|uploaded| uploaded.load(Ordering::Relaxed));
+            on_progress(&progress);
+        })?;
+        let mut file = encoded.destination;
+        file.describe(
+            plugin.info.name.clone(),
+            encoded.rows,
+            plugin.encoder_info(),
+            encoded.guest_time,
+        );
+        let mut report = file.commit()?;
+        report.instances = Some(encoded.instances);
+        report.timings.read = encoded.read_time;
+        return Ok(report);
+    }
     let mut session = plugin.open(
         &schema,
         &options.encoder_options,
@@ -76,7 +120,12 @@ pub fn write_with_progress(
         &target,
     )?;
     let mut progress = Progress::default();
-    for batch in source {
+    let mut read_time = std::time::Duration::ZERO;
+    let mut source = source;
+    loop {
+        let started = std::time::Instant::now();
+        let Some(batch) = source.next() else { break };
+        read_time += started.elapsed();
         let batch: RecordBatch =
             batch.map_err(|error| input::arrow_error(Path::new(input::CALLER_BATCHES), error))?;
         session.write_batch(&batch)?;
@@ -86,7 +135,7 @@ pub fn write_with_progress(
         progress.bytes = session.bytes_written();
         progress.uploaded = uploaded
             .as_ref()
-            .map(|uploaded| uploaded.load(std::sync::atomic::Ordering::Relaxed));
+            .map(|uploaded| uploaded.load(Ordering::Relaxed));
         on_progress(&progress);
     }
     let finished = session.finish::<Output>()?;
@@ -97,5 +146,8 @@ pub fn write_with_progress(
         plugin.encoder_info(),
         finished.guest_time,
     );
-    file.commit()
+    let mut report = file.commit()?;
+    report.instances = Some(1);
+    report.timings.read = read_time;
+    Ok(report)
 }

@@ -336,7 +336,7 @@ fn plugins_can_be_added_listed_inspected_used_and_removed() {
     let (code, out, err) = run(&["plugins", "inspect", "test-fail-finish"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.contains("contract    atio:encoder@0.1.1") && out.contains("sha256"),
+        out.contains("contract    atio:encoder@0.1.2") && out.contains("sha256"),
         "{out}"
     );
     std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();

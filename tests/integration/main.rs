@@ -16,6 +16,7 @@ mod guest_units;
 mod hostile;
 mod inputs;
 mod objects;
+mod parallel;
 mod partitions;
 mod polyglot;
 mod reliability;

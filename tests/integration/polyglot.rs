@@ -356,7 +356,7 @@ fn imports(plugin: &Path) -> Vec<String> {
     );
     assert_ok(&output);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["contract_version"], "0.1.1", "{report}");
+    assert_eq!(report["contract_version"], "0.1.2", "{report}");
     report["imports"]
         .as_array()
         .unwrap()
@@ -376,7 +376,7 @@ fn polyglot_components_import_nothing_beyond_the_allowlist() {
     };
     assert_eq!(
         imports(&markdown),
-        ["atio:encoder/sink@0.1.1", "atio:encoder/types@0.1.1"]
+        ["atio:encoder/sink@0.1.2", "atio:encoder/types@0.1.2"]
     );
     // ComponentizeJS with `-d stdio -d http -d fetch-event`: basic WASI only.
     let js = imports(&html);
@@ -529,7 +529,7 @@ fn the_rust_template_builds_into_a_working_plugin_and_its_test_passes() {
 fn a_plugin_built_against_an_incompatible_contract_is_refused_naming_both_versions() {
     let plugin = crate::encoders::guest_wasm("atio_test_wrong_version");
     let message = "incompatible plugin: built against atio:encoder@0.2.0, but this atio \
-                   implements atio:encoder@0.1.1 (compatible: 0.1.x)";
+                   implements atio:encoder@0.1.2 (compatible: 0.1.x)";
     let dir = workdir();
     let plugins = dir.path().join("plugins");
     let env = [("ATIO_PLUGIN_DIR", plugins.as_path())];

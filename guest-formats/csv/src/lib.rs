@@ -410,7 +410,7 @@ impl CsvEncoder {
     }
 }
 
-export_encoder!(CsvEncoder);
+export_encoder!(CsvEncoder, parts = atio_encoder_sdk::parts::Concatenated<CsvEncoder>);
 
 #[cfg(test)]
 mod tests {
@@ -467,6 +467,29 @@ mod tests {
              NULL\tq\"t\t2.0\t01/01/1971\t19700102 0000\n\
              3\tNULL\t-0.25\t13/02/2000\t20010909 0146\n"
         );
+    }
+
+    #[test]
+    fn parts_are_the_bytes_of_one_session() {
+        let b = batch();
+        // 90,000 rows: two parts of up to 64Ki rows.
+        let many: Vec<RecordBatch> = (0..30_000).map(|_| b.clone()).collect();
+        for options in [
+            &[][..],
+            &[("header", "false")][..],
+            &[("delimiter", ";")][..],
+        ] {
+            atio_encoder_sdk::testing::assert_concatenated_matches_session::<CsvEncoder>(
+                &b.schema(),
+                options,
+                &many,
+            );
+            atio_encoder_sdk::testing::assert_concatenated_matches_session::<CsvEncoder>(
+                &b.schema(),
+                options,
+                &[],
+            );
+        }
     }
 
     #[test]

@@ -248,7 +248,7 @@ impl Encoder for JsonlEncoder {
     }
 }
 
-export_encoder!(JsonlEncoder);
+export_encoder!(JsonlEncoder, parts = atio_encoder_sdk::parts::Concatenated<JsonlEncoder>);
 
 #[cfg(test)]
 mod tests {
@@ -268,6 +268,20 @@ mod tests {
             None,
         ]));
         RecordBatch::try_from_iter([("a", a), ("s", s), ("f", f), ("l", l)]).unwrap()
+    }
+
+    #[test]
+    fn parts_are_the_bytes_of_one_session() {
+        let b = batch();
+        // 80,000 rows: two parts of up to 64Ki rows.
+        let many: Vec<RecordBatch> = (0..40_000).map(|_| b.clone()).collect();
+        for options in [&[][..], &[("explicit-nulls", "false")][..]] {
+            atio_encoder_sdk::testing::assert_concatenated_matches_session::<JsonlEncoder>(
+                &b.schema(),
+                options,
+                &many,
+            );
+        }
     }
 
     fn text(options: &[(&str, &str)]) -> String {

@@ -2,15 +2,20 @@
 //! crate's `ArrowWriter`.
 //!
 //! Streaming: each batch is encoded into the current row group as it arrives. A row group is
-//! written out (and its memory released) when it reaches `row-group-rows` rows or when the
-//! writer's estimate of its encoded size reaches `row-group-bytes`, so memory stays bounded by
-//! roughly one row group plus the footer metadata, whatever the input size.
+//! written out (and its memory released) when it reaches `row-group-rows` rows or
+//! `row-group-bytes`, so memory stays bounded by roughly one row group plus the footer
+//! metadata, whatever the input size.
+//!
+//! In parts (`parts.rs`, what atio uses): a part is a row group, cut by the host after the
+//! batch that brings it to `row-group-bytes` of Arrow data, and split into runs of columns
+//! encoded on several instances at once. The same bytes for any number of instances.
 //!
 //! Options: see [`ParquetEncoder::info`] or `atio plugins inspect parquet`.
 //!
 //! Zstandard is compiled in only with the crate feature `zstd` (it is C code); without it,
 //! `compression=zstd` fails with `unsupported`.
 
+mod parts;
 mod types;
 
 use std::sync::Arc;
@@ -125,6 +130,77 @@ fn zstd(_level: Option<i64>) -> Result<Compression, EncodeError> {
     ))
 }
 
+/// The options, parsed: shared by sessions and part encoders.
+struct Settings {
+    compression: Compression,
+    label: String,
+    rows: usize,
+    bytes: usize,
+    dictionary: bool,
+    statistics: EnabledStatistics,
+    page_size: usize,
+    version: WriterVersion,
+    kv: Vec<KeyValue>,
+}
+
+impl Settings {
+    fn parse(options: &mut Options) -> Result<Self, EncodeError> {
+        let (compression, label) = compression(options)?;
+        let rows = positive(options, "row-group-rows", DEFAULT_ROW_GROUP_ROWS, false)?;
+        let bytes = positive(options, "row-group-bytes", DEFAULT_ROW_GROUP_BYTES, true)?;
+        let dictionary = options.take_bool("dictionary", true)?;
+        let statistics =
+            match options.take_enum("statistics", &["none", "chunk", "page"], "page")? {
+                "none" => EnabledStatistics::None,
+                "chunk" => EnabledStatistics::Chunk,
+                _ => EnabledStatistics::Page,
+            };
+        let page_size = positive(options, "data-page-size", DEFAULT_DATA_PAGE_SIZE, true)?;
+        let version = match options.take_enum("writer-version", &["1.0", "2.0"], "1.0")? {
+            "2.0" => WriterVersion::PARQUET_2_0,
+            _ => WriterVersion::PARQUET_1_0,
+        };
+        let kv = options
+            .take_prefixed("kv.")?
+            .into_iter()
+            .map(|(k, v)| KeyValue::new(k, v))
+            .collect();
+        Ok(Self {
+            compression,
+            label,
+            rows,
+            bytes,
+            dictionary,
+            statistics,
+            page_size,
+            version,
+            kv,
+        })
+    }
+
+    /// Writer properties; `row_group_limits: false` for a part, which the host cuts.
+    fn properties(&self, row_group_limits: bool) -> WriterProperties {
+        WriterProperties::builder()
+            .set_compression(self.compression)
+            .set_max_row_group_row_count(row_group_limits.then_some(self.rows))
+            .set_max_row_group_bytes(row_group_limits.then_some(self.bytes))
+            .set_dictionary_enabled(self.dictionary)
+            .set_statistics_enabled(self.statistics)
+            .set_data_page_size_limit(self.page_size)
+            .set_writer_version(self.version)
+            .set_key_value_metadata((!self.kv.is_empty()).then(|| self.kv.clone()))
+            .build()
+    }
+}
+
+fn unwritable_schema(e: ParquetError) -> EncodeError {
+    parquet_error(
+        &e,
+        "this schema cannot be written as Parquet",
+        EncodeError::Unsupported,
+    )
+}
+
 /// A count or size option that must be positive and fit in `usize`.
 fn positive(
     options: &mut Options,
@@ -175,8 +251,9 @@ impl Encoder for ParquetEncoder {
         .option(
             OptionSpec::new(
                 "row-group-bytes",
-                "write out a row group once its estimated encoded size reaches this many bytes \
-                 (accepts units: 64MiB); bounds the encoder's memory",
+                "end a row group after the batch that brings its Arrow data to this many bytes \
+                 (accepts units: 64MiB; a host without parallel encoding uses the writer's \
+                 estimate of its encoded size); bounds the encoder's memory",
             )
             .default_value("128MiB"),
         )
@@ -216,50 +293,18 @@ impl Encoder for ParquetEncoder {
         options: &mut Options,
         out: SinkWriter,
     ) -> Result<Self, EncodeError> {
-        let (compression, label) = compression(options)?;
-        let rows = positive(options, "row-group-rows", DEFAULT_ROW_GROUP_ROWS, false)?;
-        let bytes = positive(options, "row-group-bytes", DEFAULT_ROW_GROUP_BYTES, true)?;
-        let dictionary = options.take_bool("dictionary", true)?;
-        let statistics =
-            match options.take_enum("statistics", &["none", "chunk", "page"], "page")? {
-                "none" => EnabledStatistics::None,
-                "chunk" => EnabledStatistics::Chunk,
-                _ => EnabledStatistics::Page,
-            };
-        let page_size = positive(options, "data-page-size", DEFAULT_DATA_PAGE_SIZE, true)?;
-        let version = match options.take_enum("writer-version", &["1.0", "2.0"], "1.0")? {
-            "2.0" => WriterVersion::PARQUET_2_0,
-            _ => WriterVersion::PARQUET_1_0,
-        };
-        let kv: Vec<KeyValue> = options
-            .take_prefixed("kv.")?
-            .into_iter()
-            .map(|(k, v)| KeyValue::new(k, v))
-            .collect();
-
-        let props = WriterProperties::builder()
-            .set_compression(compression)
-            .set_max_row_group_row_count(Some(rows))
-            .set_max_row_group_bytes(Some(bytes))
-            .set_dictionary_enabled(dictionary)
-            .set_statistics_enabled(statistics)
-            .set_data_page_size_limit(page_size)
-            .set_writer_version(version)
-            .set_key_value_metadata((!kv.is_empty()).then_some(kv))
-            .build();
+        let settings = Settings::parse(options)?;
         let conversion = Conversion::new(&schema)?;
-        let writer = ArrowWriter::try_new(out, Arc::clone(&conversion.schema), Some(props))
-            .map_err(|e| {
-                parquet_error(
-                    &e,
-                    "this schema cannot be written as Parquet",
-                    EncodeError::Unsupported,
-                )
-            })?;
+        let writer = ArrowWriter::try_new(
+            out,
+            Arc::clone(&conversion.schema),
+            Some(settings.properties(true)),
+        )
+        .map_err(unwritable_schema)?;
         Ok(Self {
             writer,
             conversion,
-            compression: label,
+            compression: settings.label,
         })
     }
 
@@ -281,7 +326,7 @@ impl Encoder for ParquetEncoder {
     }
 }
 
-export_encoder!(ParquetEncoder);
+export_encoder!(ParquetEncoder, parts = parts::ParquetParts);
 
 #[cfg(test)]
 mod tests;

@@ -220,3 +220,87 @@ fn session_rejects_calls_after_finish_and_abort() {
         EncodeError::Internal("`finish` called after `abort`".into())
     );
 }
+
+fn wide_batch(start: i64, n: usize) -> RecordBatch {
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(start..start + n as i64));
+    let names: ArrayRef = Arc::new(StringArray::from_iter(
+        (0..n).map(|i| (i % 7 != 0).then(|| format!("name-{}", i % 100))),
+    ));
+    let unique: ArrayRef =
+        Arc::new(StringArray::from_iter_values((0..n).map(|i| {
+            format!("{:016x}", (start as usize + i).wrapping_mul(0x9e37_79b9))
+        })));
+    let halves: ArrayRef = Arc::new(Int64Array::from_iter(
+        (0..n).map(|i| (i % 3 != 0).then_some((start + i as i64) / 2)),
+    ));
+    RecordBatch::try_from_iter([
+        ("id", ids),
+        ("name", names),
+        ("unique", unique),
+        ("half", halves),
+    ])
+    .unwrap()
+}
+
+/// Parts on any number of instances, split into column runs, are the bytes of one session when
+/// the row groups are cut at the same rows: the tail's footer replays the sessions's exactly.
+#[test]
+fn parts_on_any_instance_count_match_one_session() {
+    use atio_encoder_sdk::testing::encode_in_parts;
+    let input = [
+        wide_batch(0, 3000),
+        wide_batch(3000, 0),
+        wide_batch(3000, 4500),
+    ];
+    let schema = input[0].schema();
+    for options in [
+        vec![("row-group-rows", "2000")],
+        vec![
+            ("row-group-rows", "1000"),
+            ("compression", "gzip"),
+            ("statistics", "chunk"),
+            ("writer-version", "2.0"),
+            ("kv.owner", "data-team"),
+        ],
+        vec![("statistics", "none"), ("dictionary", "false")],
+        vec![("data-page-size", "1KiB")],
+    ] {
+        let session = Harness::<ParquetEncoder>::encode(&schema, &options, &input)
+            .unwrap()
+            .bytes;
+        for instances in 1..=3 {
+            let parts = encode_in_parts::<ParquetEncoder, super::parts::ParquetParts>(
+                &schema, &options, &input, instances,
+            )
+            .unwrap();
+            assert!(
+                parts == session,
+                "{options:?} on {instances} instance(s): {} bytes, one session {}",
+                parts.len(),
+                session.len()
+            );
+        }
+        let (batches, _, _) = read_back(session);
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, 7500);
+    }
+}
+
+#[test]
+fn parts_of_no_rows_are_an_empty_file() {
+    use atio_encoder_sdk::testing::encode_in_parts;
+    let input = wide_batch(0, 0);
+    let parts = encode_in_parts::<ParquetEncoder, super::parts::ParquetParts>(
+        &input.schema(),
+        &[],
+        &[input.clone()],
+        2,
+    )
+    .unwrap();
+    let session = Harness::<ParquetEncoder>::encode(&input.schema(), &[], &[input])
+        .unwrap()
+        .bytes;
+    assert_eq!(parts, session);
+    let (batches, row_groups, _) = read_back(parts);
+    assert_eq!((batches.len(), row_groups), (0, 0));
+}

@@ -6,6 +6,10 @@ use std::fmt;
 use crate::bindings::atio::encoder::sink::Output;
 use crate::bindings::atio::encoder::types as wit;
 use crate::bindings::exports::atio::encoder::encoder::{GuestSession, Session};
+use crate::bindings::exports::atio::encoder::parts::{
+    self as wit_parts, GuestPartEncoder, PartEncoder as PartEncoderResource,
+};
+use crate::parts::{PartEncoder, PartsDriver, PlacedPart};
 use crate::session::Driver;
 use crate::sink::RawOutput;
 use crate::{EncodeError, Encoder};
@@ -101,5 +105,105 @@ fn to_wit_error(e: EncodeError) -> wit::EncodeError {
         EncodeError::Unsupported(m) => wit::EncodeError::Unsupported(m),
         EncodeError::SinkRejected(m) => wit::EncodeError::SinkRejected(m),
         EncodeError::Internal(m) => wit::EncodeError::Internal(m),
+    }
+}
+
+/// The WIT `part-encoder` resource for encoder `E` (its options) and part encoder `P`.
+pub struct ComponentPartEncoder<E, P> {
+    driver: RefCell<PartsDriver<P>>,
+    encoder: std::marker::PhantomData<E>,
+}
+
+impl<E, P> fmt::Debug for ComponentPartEncoder<E, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentPartEncoder")
+            .field("driver", &self.driver)
+            .finish()
+    }
+}
+
+impl<E: Encoder, P: PartEncoder> GuestPartEncoder for ComponentPartEncoder<E, P> {
+    fn open(
+        schema: Vec<u8>,
+        options: Vec<(String, String)>,
+    ) -> Result<PartEncoderResource, wit::EncodeError> {
+        let driver = PartsDriver::<P>::open(&E::info(), &schema, options).map_err(to_wit_error)?;
+        Ok(PartEncoderResource::new(ComponentPartEncoder::<E, P> {
+            driver: RefCell::new(driver),
+            encoder: std::marker::PhantomData,
+        }))
+    }
+
+    fn plan(&self) -> wit_parts::PartPlan {
+        let plan = self.driver.borrow().plan();
+        wit_parts::PartPlan {
+            rows: plan.rows,
+            bytes: plan.bytes,
+            split_columns: plan.split_columns,
+        }
+    }
+
+    fn head(&self) -> Result<Vec<u8>, wit::EncodeError> {
+        self.driver.borrow_mut().head().map_err(to_wit_error)
+    }
+
+    fn begin(&self, part: u64, columns: Vec<u32>, schema: Vec<u8>) -> Result<(), wit::EncodeError> {
+        self.driver
+            .borrow_mut()
+            .begin(part, &columns, &schema)
+            .map_err(to_wit_error)
+    }
+
+    fn write_batch(&self, ipc: Vec<u8>) -> Result<(), wit::EncodeError> {
+        self.driver
+            .borrow_mut()
+            .write_batch(ipc)
+            .map_err(to_wit_error)
+    }
+
+    fn end(&self) -> Result<wit_parts::EncodedPart, wit::EncodeError> {
+        let part = self.driver.borrow_mut().end().map_err(to_wit_error)?;
+        Ok(wit_parts::EncodedPart {
+            bytes: part.bytes,
+            metadata: part.metadata,
+        })
+    }
+
+    fn tail(
+        &self,
+        parts: Vec<wit_parts::PlacedPart>,
+    ) -> Result<(Vec<u8>, wit::Summary), wit::EncodeError> {
+        let parts: Vec<PlacedPart> = parts
+            .into_iter()
+            .map(|p| PlacedPart {
+                part: p.part,
+                columns: p.columns,
+                rows: p.rows,
+                offset: p.offset,
+                length: p.length,
+                metadata: p.metadata,
+            })
+            .collect();
+        // Every column run of a part has all its rows: count each part once.
+        let mut rows = 0;
+        let mut counted = None;
+        for p in &parts {
+            if counted != Some(p.part) {
+                rows += p.rows;
+                counted = Some(p.part);
+            }
+        }
+        let (bytes, summary) = self
+            .driver
+            .borrow_mut()
+            .tail(&parts)
+            .map_err(to_wit_error)?;
+        Ok((
+            bytes,
+            wit::Summary {
+                rows,
+                metadata: summary.metadata,
+            },
+        ))
     }
 }

@@ -194,6 +194,19 @@ impl Options {
             .map(|e| e.key.as_str())
     }
 
+    /// Every option, in the order given, all marked as taken: for an encoder that hands its
+    /// options on unparsed (as [`Concatenated`](crate::parts::Concatenated) opens a session per
+    /// part).
+    pub fn take_all(&mut self) -> Vec<(String, String)> {
+        self.entries
+            .iter_mut()
+            .map(|e| {
+                e.taken = true;
+                (e.key.clone(), e.value.clone())
+            })
+            .collect()
+    }
+
     /// Errors naming the first option no spec in `known` declares.
     pub(crate) fn check_declared(&self, known: &[OptionSpec]) -> Result<(), EncodeError> {
         match self

@@ -38,6 +38,7 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::Schema;
 
 use crate::info::FinishedSummary;
+use crate::parts::{PartEncoder, PartsDriver, PlacedPart};
 use crate::session::Driver;
 use crate::sink::RawOutput;
 use crate::{EncodeError, Encoder};
@@ -232,5 +233,135 @@ impl<E: Encoder> Harness<E> {
             h.write_batch(b)?;
         }
         h.finish()
+    }
+}
+
+/// Plays the host of `atio:encoder/parts` natively: opens `instances` part encoders `P` (with
+/// `E`'s declared options), cuts `batches` into parts as the plan says (splitting parts into runs
+/// of columns, one per instance, where it allows), spreads them over the instances and assembles
+/// head, parts and tail, as atio does. The bytes must not depend on `instances`.
+pub fn encode_in_parts<E: Encoder, P: PartEncoder>(
+    schema: &Schema,
+    options: &[(&str, &str)],
+    batches: &[RecordBatch],
+    instances: usize,
+) -> Result<Vec<u8>, EncodeError> {
+    let info = E::info();
+    let options: Vec<(String, String)> = options
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let schema_ipc = ipc_stream(schema)?;
+    let mut drivers = (0..instances.max(1))
+        .map(|_| PartsDriver::<P>::open(&info, &schema_ipc, options.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = drivers[0].plan();
+    let mut file = drivers[0].head()?;
+    // Parts: lists of batch slices, cut as the host cuts them.
+    let mut parts: Vec<Vec<RecordBatch>> = Vec::new();
+    let (mut rows, mut bytes, mut open) = (0u64, 0u64, false);
+    for batch in batches {
+        let mut rest = batch.clone();
+        while rest.num_rows() > 0 {
+            if !open {
+                parts.push(Vec::new());
+                (rows, bytes, open) = (0, 0, true);
+            }
+            let room = match plan.rows {
+                0 => rest.num_rows(),
+                limit => (limit - rows).min(rest.num_rows() as u64) as usize,
+            };
+            let now = rest.slice(0, room);
+            rest = rest.slice(room, rest.num_rows() - room);
+            rows += now.num_rows() as u64;
+            bytes += now
+                .columns()
+                .iter()
+                .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+                .sum::<u64>();
+            parts.last_mut().expect("pushed above").push(now);
+            if (plan.rows > 0 && rows >= plan.rows) || (plan.bytes > 0 && bytes >= plan.bytes) {
+                open = false;
+            }
+        }
+    }
+    let count = drivers.len();
+    let mut placed = Vec::new();
+    for (number, part) in parts.iter().enumerate() {
+        let columns: Vec<usize> = (0..schema.fields().len()).collect();
+        let runs: Vec<Vec<usize>> = if plan.split_columns {
+            let per = columns.len().div_ceil(count).max(1);
+            columns.chunks(per).map(<[usize]>::to_vec).collect()
+        } else {
+            vec![columns]
+        };
+        for (run, columns) in runs.iter().enumerate() {
+            let driver = &mut drivers[if plan.split_columns {
+                run
+            } else {
+                number % count
+            }];
+            let projected = schema
+                .project(columns)
+                .map_err(|e| EncodeError::internal(e.to_string()))?;
+            let mut stream = StreamWriter::try_new(Vec::new(), &projected)
+                .map_err(|e| EncodeError::internal(e.to_string()))?;
+            let wire: Vec<u32> = columns.iter().map(|&c| c as u32).collect();
+            driver.begin(number as u64, &wire, &std::mem::take(stream.get_mut()))?;
+            let mut rows = 0;
+            for batch in part {
+                let batch = batch
+                    .project(columns)
+                    .map_err(|e| EncodeError::internal(e.to_string()))?;
+                rows += batch.num_rows() as u64;
+                stream
+                    .write(&batch)
+                    .map_err(|e| EncodeError::internal(e.to_string()))?;
+                driver.write_batch(std::mem::take(stream.get_mut()))?;
+            }
+            let encoded = driver.end()?;
+            placed.push(PlacedPart {
+                part: number as u64,
+                columns: wire,
+                rows,
+                offset: file.len() as u64,
+                length: encoded.bytes.len() as u64,
+                metadata: encoded.metadata,
+            });
+            file.extend_from_slice(&encoded.bytes);
+        }
+    }
+    let (tail, _) = drivers[0].tail(&placed)?;
+    file.extend_from_slice(&tail);
+    Ok(file)
+}
+
+fn ipc_stream(schema: &Schema) -> Result<Vec<u8>, EncodeError> {
+    let mut stream = StreamWriter::try_new(Vec::new(), schema)
+        .map_err(|e| EncodeError::internal(e.to_string()))?;
+    Ok(std::mem::take(stream.get_mut()))
+}
+
+/// Asserts that [`Concatenated`](crate::parts::Concatenated)`<E>` writes, on 1, 2 and 3
+/// instances, the very bytes one session of `E` writes.
+pub fn assert_concatenated_matches_session<E: Encoder>(
+    schema: &Schema,
+    options: &[(&str, &str)],
+    batches: &[RecordBatch],
+) {
+    let session = Harness::<E>::encode(schema, options, batches)
+        .expect("one session encodes")
+        .bytes;
+    for instances in 1..=3 {
+        let parts = encode_in_parts::<E, crate::parts::Concatenated<E>>(
+            schema, options, batches, instances,
+        )
+        .expect("parts encode");
+        assert!(
+            parts == session,
+            "{instances} instance(s) wrote {} bytes, one session {} (or other bytes)",
+            parts.len(),
+            session.len()
+        );
     }
 }

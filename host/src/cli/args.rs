@@ -205,6 +205,11 @@ pub struct WriteArgs {
     /// Directory outputs: skip the swap when the new files equal the current ones.
     #[arg(long)]
     pub if_changed: bool,
+    /// Most encoder instances encoding one file at once, each in its own sandbox (formats that
+    /// encode in parts: parquet, csv, jsonl). Default: the cores available. The file is the same
+    /// bytes for any N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -97,6 +97,7 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
         encoder,
         encoder_options: args.options.clone(),
         limits: args.limits.limits(),
+        threads: args.threads.map(usize::from),
     };
     let read_options = atio::input::ReadOptions {
         format: args.input_format,

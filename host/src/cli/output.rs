@@ -48,6 +48,9 @@ pub fn report(report: &atio::Report, json: bool, verbose: bool) {
         println!("  marker {}", marker.display());
     }
     if verbose {
+        if let Some(instances) = report.instances {
+            eprintln!("  encoder instances  {instances:>10}");
+        }
         timings(&report.timings);
     }
 }

@@ -290,6 +290,7 @@ impl AtomicFile {
             }),
             run_id: self.run_id.clone(),
             timings: self.timings,
+            instances: None,
             e_tag: None,
         }
     }

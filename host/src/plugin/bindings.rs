@@ -9,14 +9,21 @@ use super::destination::MAX_HEADER_SIZE;
 use super::stderr::StderrCapture;
 use super::writer::WriterThread;
 
+// The superset world: every plugin exports `encoder`; `parts` is looked up on its own, since
+// plugins built before 0.1.2 (or in other languages) may not export it.
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "encoder-plugin",
+    world: "parallel-encoder-plugin",
     with: { "atio:encoder/sink.output": Output },
 });
 
-pub(crate) use self::atio::encoder::types::{EncodeError, FormatInfo};
-pub(crate) use exports::atio::encoder::encoder::Guest as EncoderExports;
+pub(crate) use self::atio::encoder::types::{EncodeError, FormatInfo, Summary};
+pub(crate) use exports::atio::encoder::encoder::{
+    Guest as EncoderExports, GuestIndices as EncoderIndices,
+};
+pub(crate) use exports::atio::encoder::parts::{
+    EncodedPart, Guest as PartsExports, GuestIndices as PartsIndices, PartPlan, PlacedPart,
+};
 
 /// The host object behind the guest's `output` handle (the state lives in `State`).
 #[derive(Debug)]
@@ -39,6 +46,8 @@ pub(crate) struct State {
     pub refusal: Option<Refusal>,
     /// The header size the guest reserved (`output.reserve-header`).
     pub header: Option<u32>,
+    /// When the running call started: part instances check their deadline against it.
+    pub call_started: std::time::Instant,
 }
 
 /// Why the sink refused the guest, other than an I/O error.
@@ -78,6 +87,7 @@ impl State {
             quota,
             refusal: None,
             header: None,
+            call_started: std::time::Instant::now(),
         }
     }
 

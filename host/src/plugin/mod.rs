@@ -5,11 +5,13 @@
 //! deadline (epoch interruption), a memory cap and an optional output quota; after a trap the
 //! instance is discarded. One `InstancePre` per plugin per process, one `Store` per output file.
 
+mod background;
 mod bindings;
 pub mod cache;
 mod destination;
 mod engine;
 mod imports;
+pub(crate) mod parts;
 mod stderr;
 mod writer;
 
@@ -27,14 +29,15 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use crate::error::{Error, ErrorKind, Result, Step};
-use bindings::{EncodeError, EncoderPlugin, EncoderPluginPre, Refusal, State};
+pub use background::{BackgroundSession, Gate};
+use bindings::{EncodeError, EncoderExports, EncoderIndices, PartsIndices, Refusal, State};
 pub use cache::{LoadSource, cache_dir};
 pub use destination::{Destination, MAX_HEADER_SIZE};
 pub use engine::MAX_LIVE_SESSIONS;
 use writer::WriterThread;
 
 /// The `atio:encoder` contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.1";
+pub const CONTRACT_VERSION: &str = "0.1.2";
 
 /// Resource limits applied to every plugin call.
 #[derive(Clone, Debug, Serialize)]
@@ -138,7 +141,10 @@ pub struct Plugin {
     pub load_source: LoadSource,
     /// How long loading took (compile or deserialise, link, `info`).
     pub load_time: Duration,
-    pre: EncoderPluginPre<State>,
+    pre: wasmtime::component::InstancePre<State>,
+    encoder: EncoderIndices,
+    /// The optional `parts` export (contract 0.1.2): one file encoded on several instances.
+    parts: Option<PartsIndices>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -264,8 +270,10 @@ impl Plugin {
         let linker = bindings::linker(engine).map_err(|error| fail(format!("linking: {error}")))?;
         let pre = linker
             .instantiate_pre(&component)
-            .and_then(EncoderPluginPre::new)
             .map_err(|error| fail(format!("cannot be linked: {error:#}")))?;
+        let encoder = EncoderIndices::new(&pre)
+            .map_err(|error| fail(format!("cannot be linked: {error:#}")))?;
+        let parts = PartsIndices::new(&pre).ok();
         let mut plugin = Self {
             origin: origin.clone(),
             info: FormatInfo {
@@ -281,6 +289,8 @@ impl Plugin {
             load_source,
             load_time: Duration::ZERO,
             pre,
+            encoder,
+            parts,
         };
         let mut instance = plugin.instantiate(limits, &origin)?;
         let info = Instance::exports(&instance.plugin).call_info(&mut instance.store);
@@ -311,12 +321,21 @@ impl Plugin {
         let mut instance = Instance {
             store,
             plugin: None,
+            loaded: None,
             timeout: limits.timeout,
             name: self.origin.display().to_string(),
         };
-        match self.pre.instantiate(&mut instance.store) {
-            Ok(plugin) => {
-                instance.plugin = Some(plugin);
+        let loaded = self
+            .pre
+            .instantiate(&mut instance.store)
+            .and_then(|loaded| {
+                let encoder = self.encoder.load(&mut instance.store, &loaded)?;
+                Ok((loaded, encoder))
+            });
+        match loaded {
+            Ok((loaded, encoder)) => {
+                instance.plugin = Some(encoder);
+                instance.loaded = Some(loaded);
                 Ok(instance)
             }
             Err(error) => Err(instance.trap(error, Step::LoadPlugin, path)),
@@ -403,17 +422,16 @@ fn semver_prefix(version: &str) -> String {
 /// A store with its instance, and the error mapping for calls into it.
 struct Instance {
     store: Store<State>,
-    plugin: Option<EncoderPlugin>,
+    /// The `encoder` export; `None` once the instance trapped.
+    plugin: Option<EncoderExports>,
+    loaded: Option<wasmtime::component::Instance>,
     timeout: Duration,
     name: String,
 }
 
 impl Instance {
-    fn exports(plugin: &Option<EncoderPlugin>) -> &bindings::EncoderExports {
-        plugin
-            .as_ref()
-            .expect("instantiated")
-            .atio_encoder_encoder()
+    fn exports(plugin: &Option<EncoderExports>) -> &EncoderExports {
+        plugin.as_ref().expect("instantiated")
     }
 
     /// A trap (or host error) inside the plugin: timeout, memory, panic, anything else.
@@ -435,6 +453,8 @@ impl Instance {
                  {MAX_LIVE_SESSIONS}; see --max-open-files): {error}",
                 self.name
             )
+        } else if error.downcast_ref::<parts::Cancelled>().is_some() {
+            format!("{}: {}", self.name, parts::Cancelled)
         } else if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
             format!(
                 "{}: timed out: one call ran longer than {:?} (see --plugin-timeout)",
@@ -655,7 +675,6 @@ impl Drop for Session {
                 .store
                 .set_epoch_deadline(engine::ticks(Duration::from_secs(1)));
             let _ = plugin
-                .atio_encoder_encoder()
                 .session()
                 .call_abort(&mut self.instance.store, handle);
         }

@@ -446,6 +446,7 @@ impl ObjectFile {
             marker: self.options.marker.then(|| self.url.marker().as_path()),
             run_id: self.run_id.clone(),
             timings: self.timings,
+            instances: None,
             e_tag,
         }
     }

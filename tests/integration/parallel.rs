@@ -1,0 +1,306 @@
+//! One file encoded by several sandboxed instances at once (`atio:encoder/parts`): the same
+//! bytes whatever the instance count, read back value by value, and a failing instance stops
+//! the others at once, leaving the original and nothing else.
+
+use std::fs::File;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use arrow::array::{RecordBatch, RecordBatchIterator};
+use atio::formats::EncoderChoice;
+use atio::plugin::PluginLimits;
+use atio::{ErrorKind, WriteOptions};
+
+use crate::encoders::guest_wasm;
+use crate::support::{assert_no_leftovers, python, run_atio, stderr, tool_available};
+
+/// 200,000 rows in batches of 7,000: several Parquet row groups (at 50,000 rows) and several
+/// CSV / JSON-lines parts (64Ki rows), cut in the middle of batches.
+fn sample() -> Vec<RecordBatch> {
+    atio::sample::batches(200_000, 7_000)
+}
+
+fn write(
+    path: &Path,
+    batches: Vec<RecordBatch>,
+    options: &[(&str, &str)],
+    threads: usize,
+) -> atio::Result<atio::Report> {
+    let schema = batches
+        .first()
+        .map_or_else(atio::sample::schema, RecordBatch::schema);
+    let options = WriteOptions {
+        encoder_options: options
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect(),
+        threads: Some(threads),
+        ..WriteOptions::default()
+    };
+    atio::write(
+        path,
+        RecordBatchIterator::new(batches.into_iter().map(Ok), schema),
+        &options,
+    )
+}
+
+fn read_parquet(path: &Path) -> (RecordBatch, usize) {
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        File::open(path).unwrap(),
+    )
+    .unwrap();
+    let row_groups = builder.metadata().num_row_groups();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(Result::unwrap).collect();
+    (
+        arrow::compute::concat_batches(&schema, &batches).unwrap(),
+        row_groups,
+    )
+}
+
+#[test]
+fn every_instance_count_writes_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, options) in [
+        ("default.parquet", vec![("row-group-rows", "50000")]),
+        (
+            "zstd.parquet",
+            vec![
+                ("row-group-rows", "30000"),
+                ("compression", "gzip"),
+                ("statistics", "chunk"),
+            ],
+        ),
+        ("one-group.parquet", vec![]),
+        ("rows.csv", vec![]),
+        ("rows.jsonl", vec![]),
+    ] {
+        let mut first: Option<Vec<u8>> = None;
+        for threads in [1, 2, 3, 4] {
+            let path = dir.path().join(format!("{threads}-{name}"));
+            let report = write(&path, sample(), &options, threads).unwrap();
+            assert_eq!(report.instances, Some(threads), "{name}");
+            assert_eq!(report.rows, Some(200_000), "{name}");
+            atio::verify(&path).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            match &first {
+                None => first = Some(bytes),
+                Some(first) => assert!(
+                    *first == bytes,
+                    "{name}: {threads} instances wrote {} bytes, one instance {}",
+                    bytes.len(),
+                    first.len()
+                ),
+            }
+        }
+    }
+    // Read back by the native parquet crate (not the sandboxed writer's code path): every value.
+    let expected = arrow::compute::concat_batches(&atio::sample::schema(), &sample()).unwrap();
+    let (read, row_groups) = read_parquet(&dir.path().join("4-default.parquet"));
+    assert_eq!(row_groups, 4);
+    assert_eq!(read, expected);
+    let (read, row_groups) = read_parquet(&dir.path().join("2-zstd.parquet"));
+    assert_eq!(row_groups, 7);
+    assert_eq!(read, expected);
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn files_in_parts_read_back_in_pyarrow_and_duckdb() {
+    if !tool_available("pyarrow and duckdb", "pip install pyarrow duckdb", || {
+        crate::support::probe_python_module("pyarrow")
+            .and_then(|()| crate::support::probe_python_module("duckdb"))
+    }) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("data.parquet");
+    let csv = dir.path().join("data.csv");
+    write(&parquet, sample(), &[("row-group-rows", "50000")], 3).unwrap();
+    write(&csv, sample(), &[], 3).unwrap();
+    // The same sums and counts from both readers, the page index read by pyarrow.
+    let script = r#"
+import sys, duckdb, pyarrow.parquet as pq, pyarrow.csv as pc
+parquet, csv = sys.argv[1], sys.argv[2]
+t = pq.read_table(parquet)
+meta = pq.ParquetFile(parquet).metadata
+assert meta.num_row_groups == 4, meta.num_row_groups
+assert meta.row_group(1).column(0).has_offset_index
+c = pc.read_csv(csv)
+for table in (t, c):
+    print(table.num_rows, sum(table.column(0).to_pylist()), len(set(table.column(2).to_pylist())))
+for path in (parquet, csv):
+    print(*duckdb.sql(f"select count(*), sum(id), count(distinct name) from '{path}'").fetchone())
+"#;
+    let output = python()
+        .args(["-c", script])
+        .arg(&parquet)
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let expected = arrow::compute::concat_batches(&atio::sample::schema(), &sample()).unwrap();
+    let ids = expected
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .unwrap();
+    let sum: i64 = ids.values().iter().sum();
+    let lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            line.split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(lines, vec![format!("200000 {sum}"); 4]);
+}
+
+#[test]
+fn no_rows_in_parts_is_a_valid_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("empty.parquet");
+    let report = write(&parquet, Vec::new(), &[], 2).unwrap();
+    assert_eq!(report.rows, Some(0));
+    let (read, row_groups) = read_parquet(&parquet);
+    assert_eq!((read.num_rows(), row_groups), (0, 0));
+    let csv = dir.path().join("empty.csv");
+    write(&csv, Vec::new(), &[], 2).unwrap();
+    let header: Vec<String> = atio::sample::schema()
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        format!("{}\n", header.join(","))
+    );
+}
+
+/// Writes through the `part-fail` plugin (part 1 fails, every other part spins) over an
+/// existing target.
+fn part_fail(threads: usize, timeout: Duration) -> (atio::Error, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, b"original").unwrap();
+    let plugin = guest_wasm("atio_test_part_fail");
+    let limits = PluginLimits {
+        timeout,
+        ..PluginLimits::default()
+    };
+    let _ = atio::formats::load_file(&plugin, &limits);
+    let options = WriteOptions {
+        encoder: Some(EncoderChoice::PluginFile(plugin)),
+        limits,
+        threads: Some(threads),
+        ..WriteOptions::default()
+    };
+    let started = Instant::now();
+    let error = atio::write(
+        &target,
+        RecordBatchIterator::new(
+            atio::sample::batches(100, 10).into_iter().map(Ok),
+            atio::sample::schema(),
+        ),
+        &options,
+    )
+    .expect_err("a failing part fails the write");
+    let elapsed = started.elapsed();
+    assert_eq!(std::fs::read(&target).unwrap(), b"original");
+    assert_no_leftovers(dir.path());
+    (error, elapsed)
+}
+
+#[test]
+fn a_failing_part_stops_every_other_instance_at_once() {
+    let (error, elapsed) = part_fail(2, Duration::from_secs(60));
+    assert_eq!(error.kind(), ErrorKind::InvalidInput, "{error}");
+    assert!(error.to_string().contains("part 1 refused"), "{error}");
+    // The instance spinning on part 0 is stopped by the failure, not by its 60 s deadline.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
+
+#[test]
+fn a_part_past_its_deadline_times_out() {
+    // One instance: part 0 spins first, and only its deadline ends it.
+    let (error, elapsed) = part_fail(1, Duration::from_secs(1));
+    assert_eq!(error.kind(), ErrorKind::Plugin, "{error}");
+    assert!(error.to_string().contains("timed out"), "{error}");
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
+
+#[test]
+fn cli_threads_and_verbose_show_the_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let mut csv = String::from("id,name\n");
+    for i in 0..100_000 {
+        csv.push_str(&format!("{i},n{}\n", i % 13));
+    }
+    std::fs::write(&input, &csv).unwrap();
+    let mut outputs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = format!("out-{threads}.parquet");
+        let output = run_atio(
+            dir.path(),
+            &[
+                "write",
+                "in.csv",
+                &out,
+                "--threads",
+                threads,
+                "-v",
+                "-o",
+                "row-group-rows=30000",
+            ],
+            b"",
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&format!("encoder instances  {threads:>10}")),
+            "{}",
+            stderr(&output)
+        );
+        outputs.push(std::fs::read(dir.path().join(out)).unwrap());
+    }
+    assert!(outputs[0] == outputs[1]);
+    let refused = run_atio(
+        dir.path(),
+        &["write", "in.csv", "x.parquet", "--threads", "0"],
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+}
+
+#[test]
+fn the_output_quota_counts_every_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("data.csv");
+    std::fs::write(&target, b"original").unwrap();
+    let options = WriteOptions {
+        limits: PluginLimits {
+            output_quota: Some(1 << 20),
+            ..PluginLimits::default()
+        },
+        threads: Some(2),
+        ..WriteOptions::default()
+    };
+    let error = atio::write(
+        &target,
+        RecordBatchIterator::new(sample().into_iter().map(Ok), atio::sample::schema()),
+        &options,
+    )
+    .expect_err("200,000 rows of CSV are more than 1 MiB");
+    assert_eq!(error.kind(), ErrorKind::Plugin, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("output quota of 1048576 bytes exceeded"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"original");
+    assert_no_leftovers(dir.path());
+}
