@@ -130,7 +130,7 @@ c = pc.read_csv(csv)
 for table in (t, c):
     print(table.num_rows, sum(table.column(0).to_pylist()), len(set(table.column(2).to_pylist())))
 for path in (parquet, csv):
-    print(*duckdb.sql(f"select count(*), sum(id), count(distinct name) from '{path}'").fetchone())
+    print(*duckdb.sql(f"select count(*), sum(id), count(distinct name) from '{path}'").fetchall()[0])
 "#;
     let output = python()
         .args(["-c", script])
@@ -302,5 +302,61 @@ fn the_output_quota_counts_every_instance() {
         "{error}"
     );
     assert_eq!(std::fs::read(&target).unwrap(), b"original");
+    assert_no_leftovers(dir.path());
+}
+
+/// Every file of `dir`, relative path → bytes, markers and manifests aside (they hold times and
+/// run ids).
+fn data_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if !path.to_string_lossy().contains("_SUCCESS") {
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn partitioned_writes_are_the_same_files_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = Vec::new();
+    for threads in [1, 2, 4] {
+        let root = dir.path().join(format!("out-{threads}"));
+        let options = atio::DatasetOptions {
+            write: WriteOptions {
+                threads: Some(threads),
+                ..WriteOptions::default()
+            },
+            partition_by: vec!["flag".into()],
+            rows_per_file: 30_000,
+            ..atio::DatasetOptions::default()
+        };
+        let report = atio::write_dataset(
+            &root,
+            RecordBatchIterator::new(sample().into_iter().map(Ok), atio::sample::schema()),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(report.rows, 200_000);
+        assert_eq!(report.partitions.len(), 2);
+        for partition in &report.partitions {
+            atio::verify_dir(&partition.path).unwrap();
+        }
+        written.push(data_files(&root));
+    }
+    assert!(written[0].len() >= 8, "{:?}", written[0].keys());
+    assert!(written[0] == written[1] && written[1] == written[2]);
     assert_no_leftovers(dir.path());
 }
