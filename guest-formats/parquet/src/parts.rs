@@ -17,8 +17,12 @@ use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataOptions,
+    ParquetMetaDataReader,
+};
 use parquet::file::reader::{ChunkReader, Length};
+use parquet::file::statistics::Statistics;
 
 use crate::types::Conversion;
 use crate::{Settings, parquet_error, unwritable_schema};
@@ -48,22 +52,29 @@ struct RunWriter {
     conversion: Conversion,
 }
 
-/// A `Write` whose bytes stay reachable after the writer that owns it is done.
-#[derive(Clone, Default)]
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+/// A `Write` whose bytes stay reachable after the writer that owns it is done. It drops the
+/// magic number the writer starts with (the head has it), so the part's bytes need no move.
+#[derive(Clone)]
+struct SharedBuffer(Arc<Mutex<(usize, Vec<u8>)>>);
 
 impl SharedBuffer {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new((MAGIC.len(), Vec::new()))))
+    }
+
+    /// Everything written after the magic number.
     fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner).1)
     }
 }
 
 impl Write for SharedBuffer {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(bytes);
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (skip, buffer) = &mut *state;
+        let skipped = (*skip).min(bytes.len());
+        *skip -= skipped;
+        buffer.extend_from_slice(&bytes[skipped..]);
         Ok(bytes.len())
     }
 
@@ -108,7 +119,7 @@ impl PartEncoder for ParquetParts {
 
     fn begin(&mut self, _part: u64, _: &[usize], schema: SchemaRef) -> Result<(), EncodeError> {
         let conversion = Conversion::new(&schema)?;
-        let buffer = SharedBuffer::default();
+        let buffer = SharedBuffer::new();
         let writer = ArrowWriter::try_new(
             buffer.clone(),
             Arc::clone(&conversion.schema),
@@ -140,8 +151,7 @@ impl PartEncoder for ParquetParts {
         let metadata = part.writer.finish().map_err(internal)?;
         let mut file = part.buffer.take();
         let data_end = data_end(&metadata)?;
-        let footer = file.split_off(data_end);
-        file.drain(..MAGIC.len());
+        let footer = file.split_off(data_end - MAGIC.len());
         let mut described = (data_end as u64).to_le_bytes().to_vec();
         described.extend_from_slice(&footer);
         Ok(EncodedPart {
@@ -221,8 +231,13 @@ fn run_chunks(run: &PlacedPart) -> Result<Vec<ColumnCloseResult>, EncodeError> {
         start: end,
         footer: Bytes::copy_from_slice(footer),
     };
+    // Page encoding stats as written (not folded into a mask, the reader's default), so the
+    // footer lists them as one session's does.
     let metadata = ParquetMetaDataReader::new()
         .with_page_index_policy(PageIndexPolicy::Optional)
+        .with_metadata_options(Some(
+            ParquetMetaDataOptions::new().with_encoding_stats_as_mask(false),
+        ))
         .parse_and_finish(&file)
         .map_err(internal)?;
     let [group] = metadata.row_groups() else {
@@ -230,19 +245,50 @@ fn run_chunks(run: &PlacedPart) -> Result<Vec<ColumnCloseResult>, EncodeError> {
     };
     let rows = group.num_rows() as u64;
     let page_index = metadata.page_index_for_row_group(0);
-    Ok(group
+    group
         .columns()
         .iter()
         .enumerate()
-        .map(|(i, column)| ColumnCloseResult {
-            bytes_written: column.compressed_size() as u64,
-            rows_written: rows,
-            metadata: column.clone(),
-            bloom_filter: None,
-            column_index: page_index.column_index(i).cloned(),
-            offset_index: page_index.offset_index(i).cloned(),
+        .map(|(i, column)| {
+            Ok(ColumnCloseResult {
+                bytes_written: column.compressed_size() as u64,
+                rows_written: rows,
+                metadata: as_written(column.clone())?,
+                bloom_filter: None,
+                column_index: page_index.column_index(i).cloned(),
+                offset_index: page_index.offset_index(i).cloned(),
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// A column chunk's metadata as the writer held it before writing the footer it was read
+/// from: the one flag reading loses is whether the statistics also fill the deprecated
+/// `min`/`max` fields, which the writer does for columns with a signed sort order.
+fn as_written(column: ColumnChunkMetaData) -> Result<ColumnChunkMetaData, EncodeError> {
+    let Some(statistics) = column.statistics().cloned() else {
+        return Ok(column);
+    };
+    let signed = column.column_descr().sort_order().is_signed();
+    let statistics = match statistics {
+        Statistics::Boolean(s) => Statistics::Boolean(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Int32(s) => Statistics::Int32(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Int64(s) => Statistics::Int64(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Int96(s) => Statistics::Int96(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Float(s) => Statistics::Float(s.with_backwards_compatible_min_max(signed)),
+        Statistics::Double(s) => Statistics::Double(s.with_backwards_compatible_min_max(signed)),
+        Statistics::ByteArray(s) => {
+            Statistics::ByteArray(s.with_backwards_compatible_min_max(signed))
+        }
+        Statistics::FixedLenByteArray(s) => {
+            Statistics::FixedLenByteArray(s.with_backwards_compatible_min_max(signed))
+        }
+    };
+    column
+        .into_builder()
+        .set_statistics(statistics)
+        .build()
+        .map_err(internal)
 }
 
 /// A small file of which only the part after the column chunks is at hand.
