@@ -339,6 +339,12 @@ fn plugins_can_be_added_listed_inspected_used_and_removed() {
         out.contains("contract    atio:encoder@0.1.2") && out.contains("sha256"),
         "{out}"
     );
+    let (code, out, err) = run(&["plugins", "inspect", "parquet"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("parts       exported: one file on several instances"),
+        "{out}"
+    );
     std::fs::write(dir.path().join("in.csv"), b"a\n1\n").unwrap();
     let (code, _, err) = run(&["write", "in.csv", "out.txt", "--format", "test-fail-finish"]);
     assert_eq!(code, Some(11), "{err}");

@@ -357,6 +357,8 @@ fn imports(plugin: &Path) -> Vec<String> {
     assert_ok(&output);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["contract_version"], "0.1.2", "{report}");
+    // Built against world `encoder-plugin`: no `parts`, so one session per file.
+    assert_eq!(report["exports_parts"], false, "{report}");
     report["imports"]
         .as_array()
         .unwrap()

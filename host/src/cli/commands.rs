@@ -282,6 +282,7 @@ fn inspect(plugin: &atio::plugin::Plugin, json: bool) {
             "origin": plugin.origin,
             "info": plugin.info,
             "contract_version": plugin.contract_version,
+            "exports_parts": plugin.exports_parts(),
             "imports": plugin.imports,
             "sha256": plugin.sha256,
         });
@@ -293,6 +294,15 @@ fn inspect(plugin: &atio::plugin::Plugin, json: bool) {
     println!("  origin      {}", plugin.origin.display());
     println!("  extensions  .{}", info.extensions.join(" ."));
     println!("  contract    atio:encoder@{}", plugin.contract_version);
+    println!(
+        "  parts       {}",
+        if plugin.exports_parts() {
+            "exported: one file on several instances (--threads) where its part encoder \
+             accepts the schema and options"
+        } else {
+            "not exported: one session per file"
+        }
+    );
     println!("  sha256      {}", plugin.sha256);
     println!("  imports     {}", plugin.imports.join(", "));
     println!("  options");
