@@ -90,11 +90,22 @@
 //!   any data is sent. Don't panic: a panic traps the component and the user only learns
 //!   that the encoder crashed.
 //!
+//! ## Using every core
+//!
+//! A host may encode one file on several instances at once when the encoder also exports the
+//! contract's optional `parts` interface (see [`parts`]). Formats that are a header followed by
+//! independent rows opt in with one line:
+//! `export_encoder!(MyEncoder, parts = atio_encoder_sdk::parts::Concatenated<MyEncoder>)`;
+//! formats with a footer implement [`parts::PartEncoder`]. Without it, the host uses one
+//! session per file.
+//!
 //! ## Testing
 //!
 //! [`testing::Harness`] runs an encoder natively through the same session logic (IPC
 //! encoding and decoding included), so encoder crates can be unit-tested with `cargo test`
-//! on the build machine's own target.
+//! on the build machine's own target. [`testing::encode_in_parts`] plays the host of the
+//! `parts` interface on any number of instances, and
+//! [`testing::assert_concatenated_matches_session`] checks a [`parts::Concatenated`] encoder.
 //!
 //! [atio]: https://example.invalid/atio
 
