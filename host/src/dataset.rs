@@ -93,6 +93,10 @@ pub fn write_dataset(
     options: &DatasetOptions,
 ) -> Result<DatasetReport> {
     let root = root.as_ref();
+    options
+        .write
+        .commit
+        .refuse_versions(root, "directory and partitioned targets")?;
     let choice = options
         .write
         .encoder

@@ -22,3 +22,4 @@ mod reliability;
 mod support;
 mod syscalls;
 mod torture;
+mod versions;

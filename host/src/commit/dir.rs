@@ -148,6 +148,7 @@ impl StagedDir {
     /// interrupted fallback swap of that target first.
     pub fn create(path: impl AsRef<Path>, options: &Options) -> Result<Self> {
         let path = path.as_ref();
+        options.refuse_versions(path, "directory targets")?;
         let started_at = SystemTime::now();
         let started = Instant::now();
         let name = match path.components().next_back() {
