@@ -353,20 +353,27 @@ fn clear_errors_for_missing_stores_versions_tags_and_unsupported_targets() {
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
     assert_eq!(std::fs::read(dir.path().join("v.txt")).unwrap(), b"two");
 
-    // Directory, partitioned and object-store targets cannot keep versions yet: refused, with
-    // nothing written, never silently written without them.
+    // Object-store targets cannot keep versions yet: refused, with nothing written, never
+    // silently written without them.
     std::fs::write(dir.path().join("in.csv"), "dt,x\n1,2\n").unwrap();
+    let partitioned = [
+        "write",
+        "--keep-versions",
+        "2",
+        "in.csv",
+        "s3://bucket/table/",
+        "--partition-by",
+        "dt",
+    ];
     for args in [
+        &partitioned[..],
         &[
             "write",
             "--keep-versions",
             "2",
             "in.csv",
-            "table/",
-            "--partition-by",
-            "dt",
+            "s3://bucket/flat.csv",
         ][..],
-        &["write", "--keep-versions", "2", "in.csv", "flat/"][..],
         &["put", "--keep-versions", "2", "s3://bucket/key.bin"][..],
     ] {
         let output = run_atio(dir.path(), args, b"x");
@@ -382,16 +389,7 @@ fn clear_errors_for_missing_stores_versions_tags_and_unsupported_targets() {
             stderr(&output)
         );
     }
-    assert!(
-        !dir.path().join("table").exists()
-            || std::fs::read_dir(dir.path().join("table"))
-                .unwrap()
-                .next()
-                .is_none()
-    );
     let error = atio::Output::create("memory:///bucket/key", &keeping(2)).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
-    let error = atio::StagedDir::create(dir.path().join("d"), &keeping(2)).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidInput);
     let output = run_atio(dir.path(), &["put", "--keep-versions", "0", "x"], b"");
     assert_eq!(output.status.code(), Some(2), "N is at least 1");
@@ -490,5 +488,172 @@ fn concurrent_writers_and_rollbacks_serialise() {
     for version in &listed.versions {
         assert!(known.contains(&version.record.hash), "{:?}", version.record);
     }
+    assert_no_leftovers(dir.path());
+}
+
+/// Every file under `dir` (relative path → bytes), `_SUCCESS` included.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, found: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &entry.path(), found);
+            } else {
+                let path = entry.path();
+                let relative = path.strip_prefix(root).unwrap().to_string_lossy();
+                found.insert(relative.into_owned(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut found = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut found);
+    found
+}
+
+#[test]
+fn a_partition_rerun_then_rollback_restores_exactly_the_old_set_of_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good: String = (0..3)
+        .flat_map(|row| {
+            [
+                format!("{{\"dt\":\"1\",\"x\":{row}}}\n"),
+                format!("{{\"dt\":\"2\",\"x\":{row}}}\n"),
+            ]
+        })
+        .collect();
+    std::fs::write(dir.path().join("good.jsonl"), good).unwrap();
+    std::fs::write(dir.path().join("bad.jsonl"), "{\"dt\":\"1\",\"x\":99}\n").unwrap();
+    let write = |input: &str| {
+        let output = run_atio(
+            dir.path(),
+            &[
+                "write",
+                "--keep-versions",
+                "3",
+                input,
+                "table/",
+                "--partition-by",
+                "dt",
+                "--format",
+                "csv",
+                "--rows-per-file",
+                "1",
+            ],
+            b"",
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+    };
+    let day1 = dir.path().join("table/dt=1");
+    let day2 = dir.path().join("table/dt=2");
+    write("good.jsonl");
+    let (good1, good2) = (tree(&day1), tree(&day2));
+    assert_eq!(good1.len(), 4, "3 parts and _SUCCESS: {:?}", good1.keys());
+    write("bad.jsonl");
+    let bad1 = tree(&day1);
+    assert_eq!(bad1.len(), 2, "{:?}", bad1.keys());
+    assert_eq!(tree(&day2), good2);
+    let listed = versions::verify(&day1).unwrap();
+    assert_eq!(listed.versions.len(), 1);
+    assert!(!listed.versions[0].current);
+    assert_eq!(listed.versions[0].record.rows, Some(3));
+    assert!(
+        listed.versions[0].data.join("_SUCCESS").is_file(),
+        "the kept tree itself"
+    );
+    assert!(
+        versions::list(&day2).unwrap().versions.is_empty(),
+        "day 2 was not re-run"
+    );
+
+    let output = run_atio(dir.path(), &["rollback", "table/dt=1"], b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("previous content kept as version 2"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        tree(&day1),
+        good1,
+        "exactly the old files, the old _SUCCESS included"
+    );
+    assert_eq!(tree(&day2), good2);
+    let verify = run_atio(dir.path(), &["verify", "table/dt=1", "table/dt=2"], b"");
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    let output = run_atio(dir.path(), &["versions", "--verify", "table/dt=1"], b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // Roll the rollback back, by number; tag and prune work on directories too.
+    let output = run_atio(dir.path(), &["rollback", "table/dt=1", "--to", "2"], b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(tree(&day1), bad1);
+    let output = run_atio(
+        dir.path(),
+        &["tag", "table/dt=1", "good", "--version", "1"],
+        b"",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run_atio(dir.path(), &["tag", "table/dt=1", "now"], b"");
+    assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
+    assert_eq!(
+        versions::prune(&day1, 0, &Options::default()).unwrap(),
+        [2, 3]
+    );
+    let output = run_atio(
+        dir.path(),
+        &["rollback", "table/dt=1", "--tag", "good"],
+        b"",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(tree(&day1), good1);
+    atio::verify_dir(&day1).unwrap();
+    versions::verify(&day1).unwrap();
+    assert_no_leftovers(dir.path());
+}
+
+#[test]
+fn a_directory_target_keeps_its_replaced_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.csv"), "x\n1\n2\n").unwrap();
+    std::fs::write(dir.path().join("b.csv"), "x\n3\n").unwrap();
+    let flat = dir.path().join("flat");
+    let options = atio::DatasetOptions {
+        write: atio::WriteOptions {
+            commit: keeping(2),
+            encoder: Some(atio::formats::EncoderChoice::Format("csv".into())),
+            ..atio::WriteOptions::default()
+        },
+        ..atio::DatasetOptions::default()
+    };
+    let read = |name: &str| atio::input::open(&dir.path().join(name), None).unwrap();
+    atio::write_dataset(&flat, read("a.csv"), &options).unwrap();
+    let report = atio::write_dataset(&flat, read("b.csv"), &options).unwrap();
+    assert_eq!(report.partitions[0].kept_version, Some(1));
+    let report = atio::write_dataset(&flat, read("a.csv"), &options).unwrap();
+    assert_eq!(report.partitions[0].kept_version, Some(2));
+    let third = tree(&flat);
+    let report = atio::write_dataset(&flat, read("b.csv"), &options).unwrap();
+    assert_eq!(report.partitions[0].kept_version, Some(3));
+    assert_eq!(report.partitions[0].pruned_versions, [1]);
+    // Version 2 holds b, which is current: nothing to do. Version 3 holds a.
+    let done = versions::rollback(&flat, &Selector::Number(2), &Options::default()).unwrap();
+    assert!(done.dir_report.is_none() && done.report.is_none());
+    let done = versions::rollback(&flat, &Selector::Number(3), &Options::default()).unwrap();
+    assert_eq!(done.dir_report.unwrap().kept_version, Some(4));
+    assert_eq!(tree(&flat), third, "the third run's files and manifest");
+    atio::verify_dir(&flat).unwrap();
+    let listed = versions::verify(&flat).unwrap();
+    let numbers: Vec<u64> = listed
+        .versions
+        .iter()
+        .map(|version| version.number)
+        .collect();
+    assert_eq!(numbers, [2, 3, 4]);
+    let current: Vec<bool> = listed
+        .versions
+        .iter()
+        .map(|version| version.current)
+        .collect();
+    assert_eq!(current, [false, true, false]);
     assert_no_leftovers(dir.path());
 }

@@ -97,6 +97,27 @@ pub fn rollback(path: &Path, selector: &Selector, cli: &Cli) -> Result<ExitCode>
         println!("{}", serde_json::to_string(&done)?);
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(report) = &done.dir_report {
+        println!(
+            "restored version {} of {}",
+            done.restored,
+            done.path.display()
+        );
+        println!(
+            "committed {}: {} files, {} rows ({})",
+            report.path.display(),
+            report.manifest.files.len(),
+            report
+                .manifest
+                .rows
+                .map_or("?".to_owned(), |rows| rows.to_string()),
+            report.method
+        );
+        if let Some(kept) = report.kept_version {
+            println!("  previous content kept as version {kept} (`atio rollback` restores it)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     match &done.report {
         None => println!(
             "{}: version {} is already the current content; nothing changed",

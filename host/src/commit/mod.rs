@@ -582,7 +582,11 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
     for ((file, report), kept) in files.iter().zip(&mut reports).zip(kept) {
         report.kept_version = kept;
         if let Some(keep) = file.options.versions() {
-            match versions::prune_locked(&file.target, keep as usize, file.options.fsync()) {
+            match versions::prune_locked(
+                &versions::Place::of(&file.target),
+                keep as usize,
+                file.options.fsync(),
+            ) {
                 Ok(pruned) => report.pruned_versions = pruned,
                 Err(error) => tracing::warn!("committed, but pruning old versions failed: {error}"),
             }

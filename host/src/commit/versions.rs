@@ -38,7 +38,7 @@ use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, IoContext, Result, Step};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, DirManifest, Manifest};
 use crate::options::{Options, Symlinks};
 use crate::report::{EncoderInfo, Report};
 
@@ -93,6 +93,10 @@ pub struct VersionRecord {
     /// The `_SUCCESS` manifest the content had (restored by a rollback), if it had one that
     /// matched it.
     pub manifest: Option<Manifest>,
+    /// A directory version: its `_SUCCESS` manifest (`data` is then the kept tree, and `bytes`,
+    /// `hash` are its files' total size and [`crate::commit::dir::dir_hash`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir_manifest: Option<DirManifest>,
 }
 
 /// One stored version, as listed.
@@ -154,9 +158,11 @@ pub struct RollbackReport {
     pub path: PathBuf,
     /// The version made current.
     pub restored: u64,
-    /// The commit's report (`None` when the version already was the current content and
-    /// nothing was done).
+    /// The commit's report for a file (`None` when the version already was the current content
+    /// and nothing was done, or for a directory).
     pub report: Option<Report>,
+    /// The commit's report for a directory (`None` when nothing was done, or for a file).
+    pub dir_report: Option<super::dir::DirReport>,
 }
 
 /// What tagging did.
@@ -210,6 +216,29 @@ fn same_inode(a: &Stat, b: &Stat) -> bool {
     (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 }
 
+/// Where a target lives: its directory (held open), that directory's path, its name and path.
+pub(crate) struct Place<'a> {
+    pub dir: &'a Arc<OwnedFd>,
+    pub dir_path: &'a Path,
+    pub name: &'a OsStr,
+    pub path: &'a Path,
+}
+
+impl<'a> Place<'a> {
+    pub(crate) fn of(target: &'a Target) -> Self {
+        Self {
+            dir: &target.dir,
+            dir_path: &target.dir_path,
+            name: &target.name,
+            path: &target.path,
+        }
+    }
+
+    fn store_path(&self) -> PathBuf {
+        self.dir_path.join(store_name(self.name))
+    }
+}
+
 /// An open version store.
 struct Store {
     dir: Arc<OwnedFd>,
@@ -218,11 +247,11 @@ struct Store {
 
 impl Store {
     /// The target's store, `None` when it has none.
-    fn open(target: &Target, step: Step) -> Result<Option<Self>> {
-        let name = store_name(&target.name);
-        let path = target.sibling(&name);
+    fn open(place: &Place, step: Step) -> Result<Option<Self>> {
+        let name = store_name(place.name);
+        let path = place.dir_path.join(&name);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        match rustix::fs::openat(&*target.dir, &name, flags, Mode::empty()) {
+        match rustix::fs::openat(&**place.dir, &name, flags, Mode::empty()) {
             Ok(fd) => Ok(Some(Self {
                 dir: Arc::new(fd),
                 path,
@@ -233,15 +262,15 @@ impl Store {
     }
 
     /// The target's store, created (durably) when missing.
-    fn create(target: &Target, fsync: bool) -> Result<Self> {
-        let name = store_name(&target.name);
-        let path = target.sibling(&name);
-        match rustix::fs::mkdirat(&*target.dir, &name, Mode::from_raw_mode(0o755)) {
-            Ok(()) if fsync => rustix::fs::fsync(&*target.dir).at(Step::KeepVersion, &path)?,
+    fn create(place: &Place, fsync: bool) -> Result<Self> {
+        let name = store_name(place.name);
+        let path = place.dir_path.join(&name);
+        match rustix::fs::mkdirat(&**place.dir, &name, Mode::from_raw_mode(0o755)) {
+            Ok(()) if fsync => rustix::fs::fsync(&**place.dir).at(Step::KeepVersion, &path)?,
             Ok(()) | Err(Errno::EXIST) => {}
             Err(errno) => return Err(errno).at(Step::KeepVersion, &path),
         }
-        Self::open(target, Step::KeepVersion)?.ok_or_else(|| {
+        Self::open(place, Step::KeepVersion)?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 Step::KeepVersion,
@@ -471,7 +500,7 @@ pub(crate) fn keep_current(
         tracing::warn!(path = %target.path.display(), "not a regular file: no version kept of it");
         return Ok(None);
     }
-    let store = Store::create(target, fsync)?;
+    let store = Store::create(&Place::of(target), fsync)?;
     let numbers = store.numbers(Step::KeepVersion)?;
     if let Some(&newest) = numbers.last()
         && store
@@ -539,15 +568,112 @@ pub(crate) fn keep_current(
         kept_by: kept_by.to_owned(),
         tags: tags.to_vec(),
         manifest,
+        dir_manifest: None,
     };
     entry.publish(&record, fsync)?;
     Ok(Some(number))
 }
 
+/// Keeps a directory target's replaced tree, now named `tree` in the target's parent (after the
+/// exchange, or the journal swap's backup), as a new version: the tree is renamed into a staged
+/// entry (no copy), its record written, the entry renamed into place. Under the publish lock.
+/// `None` (the caller deletes the tree, as without versions) when the tree has no `_SUCCESS`
+/// manifest to check it by.
+pub(crate) fn keep_tree(
+    place: &Place,
+    tree: &OsStr,
+    manifest: Option<DirManifest>,
+    kept_by: &str,
+    fsync: bool,
+) -> Result<Option<u64>> {
+    let Some(manifest) = manifest else {
+        tracing::warn!(path = %place.path.display(), "the replaced directory has no _SUCCESS manifest: no version kept of it");
+        return Ok(None);
+    };
+    let store = Store::create(place, fsync)?;
+    let numbers = store.numbers(Step::KeepVersion)?;
+    let number = numbers.last().map_or(1, |newest| newest + 1);
+    let entry = StagedEntry::create(&store, number)?;
+    rustix::fs::renameat(&**place.dir, tree, &entry.fd, DATA_NAME)
+        .at(Step::KeepVersion, &entry.path().join(DATA_NAME))?;
+    let record = VersionRecord {
+        record_version: RECORD_VERSION,
+        version: number,
+        name: place.name.to_string_lossy().into_owned(),
+        bytes: manifest.files.iter().map(|file| file.bytes).sum(),
+        hash: super::dir::dir_hash(&manifest),
+        rows: manifest.rows,
+        format: manifest.format.clone(),
+        encoder: manifest.encoder.clone(),
+        run_id: Some(manifest.written_by.run_id.clone()),
+        written_at: Some(manifest.written_by.finished_at.clone()),
+        kept_at: manifest::rfc3339(SystemTime::now()),
+        kept_by: kept_by.to_owned(),
+        tags: Vec::new(),
+        manifest: None,
+        dir_manifest: Some(manifest),
+    };
+    entry.publish(&record, fsync)?;
+    Ok(Some(number))
+}
+
+/// Whether `path` names a directory target (an existing directory, or a path ending in `/`).
+fn is_dir_target(path: &Path) -> bool {
+    path.as_os_str().as_encoded_bytes().ends_with(b"/")
+        || std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
+}
+
+/// A directory target's parent (opened), the parent's path and the target's name.
+fn dir_place(path: &Path) -> Result<(Arc<OwnedFd>, PathBuf, OsString)> {
+    let name = match path.components().next_back() {
+        Some(std::path::Component::Normal(name)) => name.to_os_string(),
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::Versions,
+                path,
+                "not a directory path with a name (e.g. `out/dt=2025-01-15/`)",
+            ));
+        }
+    };
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((Arc::new(fs::open_dir(&parent)?), parent, name))
+}
+
+/// A directory target's current content, from its `_SUCCESS` manifest.
+fn current_dir(path: &Path) -> Option<Current> {
+    if !path.is_dir() {
+        return None;
+    }
+    let marker = path.join(manifest::DIR_MARKER);
+    let manifest = std::fs::read(&marker)
+        .ok()
+        .and_then(|json| DirManifest::from_json(&json, &marker).ok());
+    Some(match manifest {
+        Some(manifest) => Current {
+            bytes: manifest.files.iter().map(|file| file.bytes).sum(),
+            hash: Some(super::dir::dir_hash(&manifest)),
+            rows: manifest.rows,
+            run_id: Some(manifest.written_by.run_id.clone()),
+            written_at: Some(manifest.written_by.finished_at.clone()),
+        },
+        None => Current {
+            bytes: 0,
+            hash: None,
+            rows: None,
+            run_id: None,
+            written_at: None,
+        },
+    })
+}
+
 /// Removes untagged versions beyond the newest `keep`; under the publish lock. Versions whose
 /// record cannot be read are left alone.
-pub(crate) fn prune_locked(target: &Target, keep: usize, fsync: bool) -> Result<Vec<u64>> {
-    let Some(store) = Store::open(target, Step::Prune)? else {
+pub(crate) fn prune_locked(place: &Place, keep: usize, fsync: bool) -> Result<Vec<u64>> {
+    let Some(store) = Store::open(place, Step::Prune)? else {
         return Ok(Vec::new());
     };
     let numbers = store.numbers(Step::Prune)?;
@@ -567,25 +693,20 @@ pub(crate) fn prune_locked(target: &Target, keep: usize, fsync: bool) -> Result<
     Ok(doomed)
 }
 
-fn no_store(target: &Target, step: Step) -> Error {
+fn no_store(place: &Place, step: Step) -> Error {
     Error::new(
         ErrorKind::NotFound,
         step,
-        &target.path,
+        place.path,
         format!(
-            "no versions are kept for this file (no {}); write it with --keep-versions N",
-            target.sibling(&store_name(&target.name)).display()
+            "no versions are kept for this target (no {}); write it with --keep-versions N",
+            place.store_path().display()
         ),
     )
 }
 
 /// Finds the version `selector` means.
-fn select(
-    store: &Store,
-    target: &Target,
-    selector: &Selector,
-    step: Step,
-) -> Result<VersionRecord> {
+fn select(store: &Store, place: &Place, selector: &Selector, step: Step) -> Result<VersionRecord> {
     let numbers = store.numbers(step)?;
     let listed = || {
         if numbers.is_empty() {
@@ -607,7 +728,7 @@ fn select(
             None => Err(Error::new(
                 ErrorKind::NotFound,
                 step,
-                &target.path,
+                place.path,
                 format!("no stored version ({})", store.path.display()),
             )),
         },
@@ -615,7 +736,7 @@ fn select(
         Selector::Number(number) => Err(Error::new(
             ErrorKind::NotFound,
             step,
-            &target.path,
+            place.path,
             format!("no version {number} ({})", listed()),
         )),
         Selector::Tag(tag) => {
@@ -628,7 +749,7 @@ fn select(
             Err(Error::new(
                 ErrorKind::NotFound,
                 step,
-                &target.path,
+                place.path,
                 format!("no version is tagged `{tag}` ({})", listed()),
             ))
         }
@@ -660,20 +781,19 @@ fn current(target: &Target) -> Result<Option<(Stat, Current)>> {
     )))
 }
 
-fn list_locked(target: &Target) -> Result<Versions> {
-    let current = current(target)?;
-    let store_path = target.sibling(&store_name(&target.name));
-    let Some(store) = Store::open(target, Step::Versions)? else {
+fn list_locked(place: &Place, current: Option<(Option<Stat>, Current)>) -> Result<Versions> {
+    let store_path = place.store_path();
+    let Some(store) = Store::open(place, Step::Versions)? else {
         if current.is_none() {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 Step::Versions,
-                &target.path,
-                "neither the file nor a version store for it exists",
+                place.path,
+                "neither the target nor a version store for it exists",
             ));
         }
         return Ok(Versions {
-            target: target.path.clone(),
+            target: place.path.to_path_buf(),
             store: store_path,
             current: current.map(|(_, current)| current),
             versions: Vec::new(),
@@ -683,10 +803,11 @@ fn list_locked(target: &Target) -> Result<Versions> {
     for number in store.numbers(Step::Versions)? {
         let record = store.read_record(number, Step::Versions)?;
         let is_current = current.as_ref().is_some_and(|(stat, current)| {
-            store
-                .data_stat(number)
-                .is_ok_and(|data| same_inode(&data, stat))
-                || current.hash.as_deref() == Some(record.hash.as_str())
+            stat.as_ref().is_some_and(|stat| {
+                store
+                    .data_stat(number)
+                    .is_ok_and(|data| same_inode(&data, stat))
+            }) || current.hash.as_deref() == Some(record.hash.as_str())
         });
         versions.push(Version {
             number,
@@ -696,38 +817,97 @@ fn list_locked(target: &Target) -> Result<Versions> {
         });
     }
     Ok(Versions {
-        target: target.path.clone(),
+        target: place.path.to_path_buf(),
         store: store_path,
         current: current.map(|(_, current)| current),
         versions,
     })
 }
 
+/// Lists a file or a directory target; returns the shared publish lock it holds, so the
+/// caller can read the versions before anything changes them.
+fn list_any(path: &Path) -> Result<(Versions, PublishLock)> {
+    let resolved = Resolved::new(path, Symlinks::Follow)?;
+    let shared = PublishLock::acquire(&resolved.dir, &resolved.dir_path, true)?;
+    let current = match &resolved.target {
+        Some(target) => current(target)?.map(|(stat, current)| (Some(stat), current)),
+        None => current_dir(path).map(|current| (None, current)),
+    };
+    Ok((list_locked(&resolved.place(), current)?, shared))
+}
+
+/// A target of the version commands: a file (its resolved `Target`) or a directory.
+struct Resolved {
+    target: Option<Target>,
+    dir: Arc<OwnedFd>,
+    dir_path: PathBuf,
+    name: OsString,
+    path: PathBuf,
+}
+
+impl Resolved {
+    fn new(path: &Path, symlinks: Symlinks) -> Result<Self> {
+        if is_dir_target(path) {
+            let (dir, dir_path, name) = dir_place(path)?;
+            return Ok(Self {
+                target: None,
+                dir,
+                dir_path,
+                name,
+                path: path.to_path_buf(),
+            });
+        }
+        let target = Target::resolve_existing(path, symlinks)?;
+        Ok(Self {
+            dir: target.dir.clone(),
+            dir_path: target.dir_path.clone(),
+            name: target.name.clone(),
+            path: target.path.clone(),
+            target: Some(target),
+        })
+    }
+
+    fn place(&self) -> Place<'_> {
+        Place {
+            dir: &self.dir,
+            dir_path: &self.dir_path,
+            name: &self.name,
+            path: &self.path,
+        }
+    }
+}
+
 /// Lists the versions kept for the file `path` (symlinks followed), oldest first, and what it
 /// holds now. A file without a store has no versions; a path with neither is `not-found`.
 pub fn list(path: impl AsRef<Path>) -> Result<Versions> {
-    let target = Target::resolve_existing(path.as_ref(), Symlinks::Follow)?;
-    let _shared = PublishLock::acquire(&target.dir, &target.dir_path, true)?;
-    list_locked(&target)
+    list_any(path.as_ref()).map(|(versions, _)| versions)
 }
 
-/// [`list`], then checks every stored version's content against its record (size and hash):
-/// the first mismatch is a `verification` error naming the version.
+/// [`list`], then checks every stored version against its record: a file's size and hash, a
+/// directory's tree against its `_SUCCESS` (as `verify_dir` does) and its content hash. The
+/// first mismatch is a `verification` error naming the version.
 pub fn verify(path: impl AsRef<Path>) -> Result<Versions> {
-    let target = Target::resolve_existing(path.as_ref(), Symlinks::Follow)?;
-    let _shared = PublishLock::acquire(&target.dir, &target.dir_path, true)?;
-    let versions = list_locked(&target)?;
+    let (versions, _shared) = list_any(path.as_ref())?;
     for version in &versions.versions {
-        let file = File::open(&version.data).at(Step::Verify, &version.data)?;
-        let (bytes, hash) = crate::hash::hash_reader(file).at(Step::Verify, &version.data)?;
-        if bytes != version.record.bytes || hash != version.record.hash {
+        let record = &version.record;
+        let (bytes, hash) = if record.dir_manifest.is_some() {
+            let verified = crate::verify::check_dir(&version.data)?;
+            (
+                verified.manifest.files.iter().map(|file| file.bytes).sum(),
+                super::dir::dir_hash(&verified.manifest),
+            )
+        } else {
+            let file = File::open(&version.data).at(Step::Verify, &version.data)?;
+            crate::hash::hash_reader(file).at(Step::Verify, &version.data)?
+        };
+        if bytes != record.bytes || hash != record.hash {
             return Err(Error::new(
                 ErrorKind::Verification,
                 Step::Verify,
                 &version.data,
                 format!(
                     "version {} does not match its record: {bytes} bytes {hash}, recorded {} bytes {}",
-                    version.number, version.record.bytes, version.record.hash
+                    version.number, record.bytes, record.hash
                 ),
             ));
         }
@@ -746,6 +926,9 @@ pub fn rollback(
     selector: &Selector,
     options: &Options,
 ) -> Result<RollbackReport> {
+    if is_dir_target(path.as_ref()) {
+        return rollback_dir(path.as_ref(), selector, options);
+    }
     let target = Target::resolve_existing(path.as_ref(), options.symlinks)?;
     let target_lock = TargetLock::acquire(
         &target.dir,
@@ -755,9 +938,20 @@ pub fn rollback(
     )?;
     let (record, staged, file) = {
         let _publish = PublishLock::acquire(&target.dir, &target.dir_path, false)?;
-        let store = Store::open(&target, Step::Rollback)?
-            .ok_or_else(|| no_store(&target, Step::Rollback))?;
-        let record = select(&store, &target, selector, Step::Rollback)?;
+        let store = Store::open(&Place::of(&target), Step::Rollback)?
+            .ok_or_else(|| no_store(&Place::of(&target), Step::Rollback))?;
+        let record = select(&store, &Place::of(&target), selector, Step::Rollback)?;
+        if record.dir_manifest.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::Rollback,
+                &target.path,
+                format!(
+                    "version {} is a directory and the directory is missing: create it (empty) and roll back again",
+                    record.version
+                ),
+            ));
+        }
         let data = store
             .data_stat(record.version)
             .at(Step::Rollback, &store.entry_path(record.version))?;
@@ -768,6 +962,7 @@ pub fn rollback(
                 path: target.path.clone(),
                 restored: record.version,
                 report: None,
+                dir_report: None,
             });
         }
         let relative = format!("{}/{DATA_NAME}", entry_name(record.version));
@@ -825,6 +1020,57 @@ pub fn rollback(
         path,
         restored,
         report: Some(report),
+        dir_report: None,
+    })
+}
+
+/// [`rollback`] of a directory: a staged tree of hard links to the stored version's files (each
+/// checked against its manifest), swapped in like any directory write (`RENAME_EXCHANGE`) with
+/// the version's own `_SUCCESS`; the replaced tree is kept as a new version.
+fn rollback_dir(path: &Path, selector: &Selector, options: &Options) -> Result<RollbackReport> {
+    let staged_options = Options {
+        lock: Some(options.lock.unwrap_or(ROLLBACK_LOCK_TIMEOUT)),
+        if_changed: false,
+        ..options.clone()
+    };
+    let mut staged = super::dir::StagedDir::create(path, &staged_options)?;
+    let (restored, manifest) = {
+        let place = staged.place();
+        let _publish = PublishLock::acquire(place.dir, place.dir_path, false)?;
+        let store =
+            Store::open(&place, Step::Rollback)?.ok_or_else(|| no_store(&place, Step::Rollback))?;
+        let record = select(&store, &place, selector, Step::Rollback)?;
+        let Some(manifest) = record.dir_manifest else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::Rollback,
+                path,
+                format!("version {} is a file, not a directory", record.version),
+            ));
+        };
+        if current_dir(path).and_then(|current| current.hash) == Some(record.hash.clone()) {
+            return Ok(RollbackReport {
+                path: path.to_path_buf(),
+                restored: record.version,
+                report: None,
+                dir_report: None,
+            });
+        }
+        let tree = store.entry_path(record.version).join(DATA_NAME);
+        drop(store);
+        (record.version, (tree, manifest))
+    };
+    let (tree, manifest) = manifest;
+    for entry in &manifest.files {
+        staged.link_file(&tree.join(&entry.path), entry)?;
+    }
+    staged.restore(manifest);
+    let report = staged.commit()?;
+    Ok(RollbackReport {
+        path: path.to_path_buf(),
+        restored,
+        report: None,
+        dir_report: Some(report),
     })
 }
 
@@ -861,12 +1107,27 @@ pub fn tag(
     force: bool,
     options: &Options,
 ) -> Result<TagReport> {
-    let target = Target::resolve_existing(path.as_ref(), options.symlinks)?;
-    check_tag(tag, &target.path)?;
+    let resolved = Resolved::new(path.as_ref(), options.symlinks)?;
+    check_tag(tag, &resolved.path)?;
+    let Some(target) = &resolved.target else {
+        let Some(version) = version else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Step::Tag,
+                &resolved.path,
+                "a directory's current tree is not a stored version: give --version N",
+            ));
+        };
+        let place = resolved.place();
+        let _publish = PublishLock::acquire(&resolved.dir, &resolved.dir_path, false)?;
+        let _publishing = interrupt::publishing().at(Step::Tag, &resolved.path)?;
+        let store = Store::open(&place, Step::Tag)?.ok_or_else(|| no_store(&place, Step::Tag))?;
+        return tag_in(&store, &place, tag, version, force, options.fsync());
+    };
     let _publish = PublishLock::acquire(&target.dir, &target.dir_path, false)?;
     let _publishing = interrupt::publishing().at(Step::Tag, &target.path)?;
     let fsync = options.fsync();
-    let existing = Store::open(&target, Step::Tag)?;
+    let existing = Store::open(&Place::of(target), Step::Tag)?;
     // The version meant: the one given, else the newest holding the current inode (if any).
     let mut number = version;
     if number.is_none()
@@ -909,7 +1170,7 @@ pub fn tag(
     }
     let number = match number {
         Some(number) => number,
-        None => keep_current(&target, &super::new_run_id(), fsync, &[])?.ok_or_else(|| {
+        None => keep_current(target, &super::new_run_id(), fsync, &[])?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
                 Step::Tag,
@@ -918,8 +1179,14 @@ pub fn tag(
             )
         })?,
     };
-    let store = Store::open(&target, Step::Tag)?.ok_or_else(|| no_store(&target, Step::Tag))?;
-    let mut record = select(&store, &target, &Selector::Number(number), Step::Tag)?;
+    let store = Store::open(&Place::of(target), Step::Tag)?
+        .ok_or_else(|| no_store(&Place::of(target), Step::Tag))?;
+    let mut record = select(
+        &store,
+        &Place::of(target),
+        &Selector::Number(number),
+        Step::Tag,
+    )?;
     let mut moved_from = None;
     for other in holders {
         let mut other_record = store.read_record(other, Step::Tag)?;
@@ -938,13 +1205,59 @@ pub fn tag(
     })
 }
 
+/// Tags the stored version `number` (a directory's): refused if another version has the tag,
+/// unless `force` moves it.
+fn tag_in(
+    store: &Store,
+    place: &Place,
+    tag: &str,
+    number: u64,
+    force: bool,
+    fsync: bool,
+) -> Result<TagReport> {
+    let mut record = select(store, place, &Selector::Number(number), Step::Tag)?;
+    let mut moved_from = None;
+    for other in store.numbers(Step::Tag)? {
+        if other == number {
+            continue;
+        }
+        let mut other_record = store.read_record(other, Step::Tag)?;
+        if !other_record.tags.iter().any(|candidate| candidate == tag) {
+            continue;
+        }
+        if !force {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                Step::Tag,
+                place.path,
+                format!(
+                    "tag `{tag}` is on version {other}; move it with --force, or remove it with --delete first"
+                ),
+            ));
+        }
+        other_record.tags.retain(|candidate| candidate != tag);
+        store.rewrite_record(&other_record, fsync, Step::Tag)?;
+        moved_from = Some(other);
+    }
+    if !record.tags.iter().any(|candidate| candidate == tag) {
+        record.tags.push(tag.to_owned());
+        store.rewrite_record(&record, fsync, Step::Tag)?;
+    }
+    Ok(TagReport {
+        version: number,
+        tag: tag.to_owned(),
+        moved_from,
+    })
+}
+
 /// Removes a tag; returns the version that had it (`not-found` when none has).
 pub fn untag(path: impl AsRef<Path>, tag: &str, options: &Options) -> Result<u64> {
-    let target = Target::resolve_existing(path.as_ref(), options.symlinks)?;
-    let _publish = PublishLock::acquire(&target.dir, &target.dir_path, false)?;
-    let _publishing = interrupt::publishing().at(Step::Tag, &target.path)?;
-    let store = Store::open(&target, Step::Tag)?.ok_or_else(|| no_store(&target, Step::Tag))?;
-    let mut record = select(&store, &target, &Selector::Tag(tag.to_owned()), Step::Tag)?;
+    let resolved = Resolved::new(path.as_ref(), options.symlinks)?;
+    let place = resolved.place();
+    let _publish = PublishLock::acquire(&resolved.dir, &resolved.dir_path, false)?;
+    let _publishing = interrupt::publishing().at(Step::Tag, &resolved.path)?;
+    let store = Store::open(&place, Step::Tag)?.ok_or_else(|| no_store(&place, Step::Tag))?;
+    let mut record = select(&store, &place, &Selector::Tag(tag.to_owned()), Step::Tag)?;
     record.tags.retain(|candidate| candidate != tag);
     store.rewrite_record(&record, options.fsync(), Step::Tag)?;
     Ok(record.version)
@@ -953,13 +1266,14 @@ pub fn untag(path: impl AsRef<Path>, tag: &str, options: &Options) -> Result<u64
 /// Removes untagged versions beyond the newest `keep` (tagged versions always stay); returns
 /// the numbers removed. `keep` 0 removes every untagged version.
 pub fn prune(path: impl AsRef<Path>, keep: u32, options: &Options) -> Result<Vec<u64>> {
-    let target = Target::resolve_existing(path.as_ref(), options.symlinks)?;
-    let _publish = PublishLock::acquire(&target.dir, &target.dir_path, false)?;
-    let _publishing = interrupt::publishing().at(Step::Prune, &target.path)?;
-    if Store::open(&target, Step::Prune)?.is_none() {
-        return Err(no_store(&target, Step::Prune));
+    let resolved = Resolved::new(path.as_ref(), options.symlinks)?;
+    let place = resolved.place();
+    let _publish = PublishLock::acquire(&resolved.dir, &resolved.dir_path, false)?;
+    let _publishing = interrupt::publishing().at(Step::Prune, &resolved.path)?;
+    if Store::open(&place, Step::Prune)?.is_none() {
+        return Err(no_store(&place, Step::Prune));
     }
-    prune_locked(&target, keep as usize, options.fsync())
+    prune_locked(&place, keep as usize, options.fsync())
 }
 
 #[cfg(test)]
