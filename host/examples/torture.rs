@@ -973,12 +973,21 @@ impl Harness {
             "dt",
             "--format",
             "parquet",
+            "--keep-versions",
+            "2",
         ]);
         let finished = self.attempt(iteration, Scenario::Partition, class, command, None);
         let days: Vec<PathBuf> = (1..=5)
             .map(|day| root.join(format!("dt=2025-01-0{day}")))
             .collect();
+        let versions_before = days
+            .iter()
+            .map(|day| stored_versions(day))
+            .collect::<Result<Vec<_>, _>>()?;
         self.recover_and_clean(iteration, Scenario::Partition, &root, &days)?;
+        for (day, before) in days.iter().zip(versions_before) {
+            self.check_dir_versions(iteration, Scenario::Partition, day, &before);
+        }
         let before = std::mem::take(&mut self.partitions);
         let mut names: Vec<String> = before.keys().cloned().collect();
         if let Ok(entries) = std::fs::read_dir(&root) {
@@ -1135,12 +1144,14 @@ impl Harness {
             format!("{}\n{class}\n{size}", target.display()),
         );
         let finished = self.attempt(iteration, Scenario::JournalSwap, class, command, None);
+        let versions_before = stored_versions(&target)?;
         self.recover_and_clean(
             iteration,
             Scenario::JournalSwap,
             &root,
             std::slice::from_ref(&target),
         )?;
+        self.check_dir_versions(iteration, Scenario::JournalSwap, &target, &versions_before);
         let before = self.journal.take();
         let check = PartitionAttempt {
             iteration,
@@ -1151,6 +1162,46 @@ impl Harness {
         };
         self.journal = self.check_partition(&target, check);
         Ok(())
+    }
+
+    /// Directory targets keep 2 versions: each listed one verifies (its tree against its
+    /// `_SUCCESS`), and recover + clean changed none of them (`before`: listed after the kill).
+    fn check_dir_versions(
+        &mut self,
+        iteration: u64,
+        scenario: Scenario,
+        dir: &Path,
+        before: &[(u64, String)],
+    ) {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let listed = match atio::versions::verify(dir) {
+            Ok(listed) => listed
+                .versions
+                .into_iter()
+                .map(|version| (version.number, version.record.hash))
+                .collect(),
+            Err(error) if error.kind() == atio::ErrorKind::NotFound => Vec::new(),
+            Err(error) => {
+                self.violation(
+                    iteration,
+                    scenario,
+                    Violation::Torn(format!(
+                        "a stored version of {name} does not verify: {error}"
+                    )),
+                );
+                return;
+            }
+        };
+        self.summary.versions_verified += listed.len() as u64;
+        if listed != before {
+            self.violation(
+                iteration,
+                scenario,
+                Violation::Torn(format!(
+                    "recover + clean changed the versions of {name}: {before:?} -> {listed:?}"
+                )),
+            );
+        }
     }
 
     /// Checks one directory after an attempt: it matches its `_SUCCESS`, and holds its old or its
@@ -1293,8 +1344,11 @@ pub fn journal_swap_worker(job: &str) -> Result<(), String> {
             .map_err(|error| format!("{field}: {error}"))
     };
     let (class, size) = (parse(class)?, parse(size)?);
-    let mut staged = atio::StagedDir::create(path, &atio::Options::default())
-        .map_err(|error| error.to_string())?;
+    let options = atio::Options {
+        keep_versions: Some(2),
+        ..atio::Options::default()
+    };
+    let mut staged = atio::StagedDir::create(path, &options).map_err(|error| error.to_string())?;
     staged.set_exchange(false);
     for (name, bytes) in journal_content(class, size) {
         staged
