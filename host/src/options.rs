@@ -49,10 +49,10 @@ pub struct Options {
     pub if_changed: bool,
     /// How to reach an object store, for `s3://`, `gs://`, `az://` targets.
     pub store: crate::store::StoreOptions,
-    /// Local file targets: keep the content a commit replaces as a version in the target's
-    /// version store (`.NAME.atio-versions/`, hard links, no data copied), then prune untagged
-    /// versions beyond the newest N (see [`crate::versions`]). `None` (or `Some(0)`) keeps none.
-    /// Refused for directory and object-store targets.
+    /// Local targets: keep the content a commit replaces as a version in the target's version
+    /// store (`.NAME.atio-versions/`: a file's old inode by hard link, a directory's old tree
+    /// moved there; no data copied), then prune untagged versions beyond the newest N (see
+    /// [`crate::versions`]). `None` (or `Some(0)`) keeps none. Refused for object-store targets.
     pub keep_versions: Option<u32>,
 }
 

@@ -54,9 +54,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "HASH|ETAG")]
     pub if_match: Option<String>,
     /// Keep the content a commit replaces as a version (`atio versions`, `atio rollback`), in
-    /// the hidden `.<name>.atio-versions/` beside a local file target: a hard link, no data
-    /// copied. Untagged versions beyond the newest N are pruned after the commit. Refused
-    /// (exit 10) for directory, partitioned and object-store targets.
+    /// the hidden `.<name>.atio-versions/` beside the target (a file's old inode by hard link,
+    /// a directory's or partition's old tree moved there: no data copied). Untagged versions
+    /// beyond the newest N are pruned after the commit. Refused (exit 10) for object storage.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep_versions: Option<u32>,
     #[command(flatten)]
@@ -162,8 +162,8 @@ pub enum Command {
     /// Encode INPUT (CSV, JSON lines, Parquet, Arrow IPC) into OUTPUT with a sandboxed encoder,
     /// atomically.
     Write(WriteArgs),
-    /// List the versions kept for a file (--keep-versions): number, when it was written, size,
-    /// rows, hash, run id, tags, and which one is current.
+    /// List the versions kept for a file or directory (--keep-versions): number, when it was
+    /// written, size, rows, hash, run id, tags, and which one is current.
     Versions {
         /// The file.
         path: PathBuf,
