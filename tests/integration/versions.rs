@@ -657,3 +657,32 @@ fn a_directory_target_keeps_its_replaced_tree() {
     assert_eq!(current, [false, true, false]);
     assert_no_leftovers(dir.path());
 }
+
+#[test]
+fn update_keeps_versions_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counter.txt");
+    let increment = [
+        "update",
+        "--keep-versions",
+        "2",
+        "counter.txt",
+        "--",
+        "sh",
+        "-c",
+        "read -r n; echo $((${n:-0}+1))",
+    ];
+    for _ in 0..3 {
+        let output = run_atio(dir.path(), &increment, b"");
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), b"3\n");
+    assert_eq!(
+        stored(&path),
+        vec![(1, b"1\n".to_vec()), (2, b"2\n".to_vec())]
+    );
+    let output = run_atio(dir.path(), &["rollback", "counter.txt", "--to", "1"], b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&path).unwrap(), b"1\n");
+    atio::verify(&path).unwrap();
+}

@@ -142,8 +142,9 @@ pub enum Command {
         paths: Vec<PathBuf>,
     },
     /// Remove staging files left by writers that died (recovering interrupted directory swaps
-    /// first); on an object prefix, the parts of crashed partition runs that no `_SUCCESS`
-    /// manifest lists.
+    /// first), including half-made entries of version stores (`.<name>.atio-versions/`, swept
+    /// even without -r; complete versions are never touched); on an object prefix, the parts of
+    /// crashed partition runs that no `_SUCCESS` manifest lists.
     Clean {
         /// Directory to sweep, or an object prefix (`s3://bucket/table/`).
         dir: PathBuf,
