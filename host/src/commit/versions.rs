@@ -1,6 +1,7 @@
 //! Versions: the content a commit replaces, kept beside the target so it can be rolled back.
 //!
-//! A file target `NAME` keeps its versions in the hidden directory `.NAME.atio-versions/`:
+//! A target `NAME` (a file, or a directory) keeps its versions in the hidden directory
+//! `.NAME.atio-versions/` beside it:
 //!
 //! ```text
 //! .NAME.atio-versions/000007/data          a hard link to the replaced inode (no data copied)
@@ -19,6 +20,11 @@
 //! - **Rollback**: the version's inode is hard-linked to a staging name beside the target and
 //!   committed like any write (hash checked against the record, publish lock, the replaced
 //!   content kept as a new version, rename, directory fsync, the version's marker).
+//! - **Directories** (and each partition of a partitioned write): right after the exchange (or
+//!   the journal swap) the replaced tree, until then deleted, is renamed into a staging entry as
+//!   `data/` (its `_SUCCESS` copied into the record), and the entry renamed into place. A
+//!   directory rollback stages hard links to the stored files (each checked against the stored
+//!   manifest) and swaps them in with the version's own `_SUCCESS`.
 //! - **Tags** rewrite a record through a staging file in its entry and a rename.
 //!
 //! Every change to a store happens under the target directory's publish lock, the lock every
@@ -877,8 +883,9 @@ impl Resolved {
     }
 }
 
-/// Lists the versions kept for the file `path` (symlinks followed), oldest first, and what it
-/// holds now. A file without a store has no versions; a path with neither is `not-found`.
+/// Lists the versions kept for the file or directory `path` (a file's symlinks followed), oldest
+/// first, and what it holds now. A target without a store has no versions; a path with neither
+/// is `not-found`.
 pub fn list(path: impl AsRef<Path>) -> Result<Versions> {
     list_any(path.as_ref()).map(|(versions, _)| versions)
 }
@@ -920,7 +927,8 @@ pub fn verify(path: impl AsRef<Path>) -> Result<Versions> {
 /// its hash checked against its record, then published under the target's locks with the
 /// usual rename, directory fsync and marker (the version's own `_SUCCESS` manifest). The
 /// content it replaces is kept as a new version, so a rollback can be rolled back; with
-/// `options.keep_versions`, older untagged versions are then pruned.
+/// `options.keep_versions`, older untagged versions are then pruned. A directory (an existing
+/// one, or a path ending in `/`) is rolled back as a tree of hard links swapped in as a unit.
 pub fn rollback(
     path: impl AsRef<Path>,
     selector: &Selector,
