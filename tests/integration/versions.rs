@@ -686,3 +686,40 @@ fn update_keeps_versions_too() {
     assert_eq!(std::fs::read(&path).unwrap(), b"1\n");
     atio::verify(&path).unwrap();
 }
+
+#[test]
+fn a_corrupted_version_is_reported_and_never_rolled_back_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.txt");
+    put(dir.path(), "c.txt", 3, b"first content");
+    put(dir.path(), "c.txt", 3, b"second content");
+    put(dir.path(), "c.txt", 3, b"third content");
+    let store = dir.path().join(".c.txt.atio-versions");
+    // Same size, other bytes (edited in place by something that is not atio) …
+    std::fs::write(store.join("000001/data"), b"FIRST content").unwrap();
+    // … and a truncated one.
+    std::fs::write(store.join("000002/data"), b"second").unwrap();
+    let output = run_atio(dir.path(), &["versions", "--verify", "c.txt"], b"");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("version 1 does not match its record"),
+        "{}",
+        stderr(&output)
+    );
+    for (number, why) in [("1", "content hash"), ("2", "bytes, recorded 14")] {
+        let output = run_atio(dir.path(), &["rollback", "c.txt", "--to", number], b"");
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!(
+                "stored version {number} does not match its record"
+            )) && err.contains(why)
+                && err.contains("nothing was changed"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"third content");
+        atio::verify(&path).unwrap();
+        assert_eq!(versions::list(&path).unwrap().versions.len(), 2);
+        assert_no_leftovers(dir.path());
+    }
+}
