@@ -5,11 +5,12 @@
 //! cargo run --release --example torture -- --iterations 2000 [--seed S] [--dir D] [--atio PATH]
 //! ```
 //!
-//! Five scenarios take turns: `atio put` (raw bytes from stdin), `atio write` through an encoder
+//! Six scenarios take turns: `atio put` (raw bytes from stdin), `atio write` through an encoder
 //! (CSV in, Parquet or CSV out), `atio write --partition-by` (JSON lines in, hive partitions of
-//! Parquet out), `atio update -- sh -c …` (a locked increment), and a directory committed through
+//! Parquet out), `atio update -- sh -c …` (a locked increment), a directory committed through
 //! the journal fallback swap (the path used where RENAME_EXCHANGE is refused; a worker process
-//! running the library, since the CLI always tries the exchange). Each attempt's payload size is
+//! running the library, since the CLI always tries the exchange), and versioned writes
+//! (`put --keep-versions 3`) mixed with `rollback`s of the same file. Each attempt's payload size is
 //! drawn from size classes spanning bytes to megabytes; each class's run time is measured by
 //! writers that are never killed, and the kill delay is drawn over that time (half of the kills
 //! over its last quarter, where the commit happens), so kills land in every phase: start-up,
@@ -23,7 +24,9 @@
 //! - a `_SUCCESS` marker that exists matches the bytes beside it (`atio::verify`);
 //! - every partition matches its `_SUCCESS` (`atio::verify_dir`) and holds the old or the new set
 //!   of files, never a mix;
-//! - no staging file or directory remains.
+//! - no staging file or directory remains;
+//! - versions: every listed version verifies against its record, the replaced content is never
+//!   lost (current or stored), and recover + clean remove no complete version.
 //!
 //! It prints a table of outcomes and exits non-zero on any violation.
 
@@ -91,15 +94,19 @@ pub enum Scenario {
     Update,
     /// A directory committed through the journal fallback (library, in a worker process).
     JournalSwap,
+    /// `atio put --keep-versions 3 ver/data.bin < payload`, or `atio rollback --keep-versions 3
+    /// ver/data.bin` (a third of the time, when a stored version differs from the current).
+    Versions,
 }
 
 impl Scenario {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::Put,
         Self::Encode,
         Self::Partition,
         Self::Update,
         Self::JournalSwap,
+        Self::Versions,
     ];
 
     fn name(self) -> &'static str {
@@ -109,6 +116,7 @@ impl Scenario {
             Self::Partition => "partitions",
             Self::Update => "update (locked)",
             Self::JournalSwap => "journal swap",
+            Self::Versions => "versions",
         }
     }
 }
@@ -163,6 +171,10 @@ pub struct Summary {
     pub cleaned: BTreeMap<Scenario, u64>,
     /// Interrupted directory swaps that `recover` completed or rolled back.
     pub recovered: u64,
+    /// Versions scenario: rollbacks started, and how many of them were killed.
+    pub rollbacks: (u64, u64),
+    /// Versions scenario: stored versions checked against their records after each attempt.
+    pub versions_verified: u64,
     /// Targets whose content was neither the old nor the new (or a marker that did not match).
     pub torn: u64,
     /// Targets (or partitions) that existed before an attempt and were gone after it.
@@ -219,6 +231,11 @@ impl Summary {
             self.violations.len(),
             self.elapsed.as_secs_f64(),
             self.seed
+        );
+        let _ = writeln!(
+            text,
+            "versions: {} rollbacks ({} killed) among the versioned writers; {} stored versions verified against their records after the attempts",
+            self.rollbacks.0, self.rollbacks.1, self.versions_verified
         );
         text
     }
@@ -477,7 +494,8 @@ pub fn check_file(
     })
 }
 
-/// Every atio staging file or directory under `dir` (not the permanent `.atio-lock` files).
+/// Every atio staging file or directory under `dir` (not the permanent `.atio-lock` files, nor
+/// version stores, whose half-made entries are staging names inside them).
 pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -485,7 +503,11 @@ pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(".atio-") && !name.ends_with(".atio-lock") {
+        if name.starts_with('.')
+            && name.contains(".atio-")
+            && !name.ends_with(".atio-lock")
+            && !name.ends_with(".atio-versions")
+        {
             found.push(entry.path());
         }
         if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
@@ -518,6 +540,10 @@ struct Harness {
     counter_state: FileState,
     /// The files of the journal-swapped directory (`None`: absent).
     journal: Option<PartitionFiles>,
+    /// The versioned file's content hash and marker.
+    versioned: FileState,
+    /// Every content the versioned file was ever given (a stored version must be one of them).
+    versioned_contents: std::collections::BTreeSet<String>,
 }
 
 impl Harness {
@@ -947,12 +973,21 @@ impl Harness {
             "dt",
             "--format",
             "parquet",
+            "--keep-versions",
+            "2",
         ]);
         let finished = self.attempt(iteration, Scenario::Partition, class, command, None);
         let days: Vec<PathBuf> = (1..=5)
             .map(|day| root.join(format!("dt=2025-01-0{day}")))
             .collect();
+        let versions_before = days
+            .iter()
+            .map(|day| stored_versions(day))
+            .collect::<Result<Vec<_>, _>>()?;
         self.recover_and_clean(iteration, Scenario::Partition, &root, &days)?;
+        for (day, before) in days.iter().zip(versions_before) {
+            self.check_dir_versions(iteration, Scenario::Partition, day, &before);
+        }
         let before = std::mem::take(&mut self.partitions);
         let mut names: Vec<String> = before.keys().cloned().collect();
         if let Ok(entries) = std::fs::read_dir(&root) {
@@ -980,6 +1015,116 @@ impl Harness {
         Ok(())
     }
 
+    /// A versioned write (`put --keep-versions 3`) or a rollback of the same file. Beyond the
+    /// file checks: every listed version verifies against its record, the content replaced is
+    /// never lost (it is current or stored), every stored version is content the file was given,
+    /// and recover + clean removed no complete version (only half-made entries).
+    fn versions(&mut self, iteration: u64) -> Result<(), String> {
+        let target = self.work.join("ver/data.bin");
+        let stored = stored_versions(&target)?;
+        let rollback_to = stored
+            .last()
+            .filter(|(_, hash)| self.versioned.hash.as_ref() != Some(hash))
+            .cloned();
+        let all_sizes = put_sizes(self.config.quick);
+        let sizes = &all_sizes[..all_sizes.len().min(5)];
+        let mut command = self.atio();
+        command.args(["--keep-versions", "3"]);
+        let rollback = rollback_to.is_some() && self.rng.usize(..3) == 0;
+        let (class, new, stdin) = match rollback_to {
+            Some((_, hash)) if rollback => {
+                command.args(["rollback", "ver/data.bin"]);
+                (sizes.len(), hash, None)
+            }
+            _ => {
+                let class = self.rng.usize(..sizes.len());
+                let size = sizes[class]
+                    + if sizes[class] > 0 {
+                        self.rng.usize(..64)
+                    } else {
+                        0
+                    };
+                let mut payload = vec![0u8; size];
+                self.rng.fill(&mut payload);
+                command.args(["put", "ver/data.bin"]);
+                (class, xxh3(&payload), Some(payload))
+            }
+        };
+        self.versioned_contents.insert(new.clone());
+        let kills = self.summary.total_kills();
+        let finished = self.attempt(iteration, Scenario::Versions, class, command, stdin);
+        if rollback {
+            self.summary.rollbacks.0 += 1;
+            self.summary.rollbacks.1 += self.summary.total_kills() - kills;
+        }
+        let before = self.versioned.clone();
+        let listed_before_clean = stored_versions(&target)?;
+        let state = self.after_file_attempt(
+            iteration,
+            Scenario::Versions,
+            &target,
+            &before,
+            &new,
+            finished,
+        )?;
+        let fail = |harness: &mut Self, text: String| {
+            harness.violation(iteration, Scenario::Versions, Violation::Torn(text));
+        };
+        let listed = match target.parent().is_some_and(Path::exists) {
+            true => match atio::versions::verify(&target) {
+                Ok(listed) => listed
+                    .versions
+                    .into_iter()
+                    .map(|version| (version.number, version.record.hash))
+                    .collect(),
+                Err(error) if error.kind() == atio::ErrorKind::NotFound => Vec::new(),
+                Err(error) => {
+                    fail(self, format!("a stored version does not verify: {error}"));
+                    stored_versions(&target)?
+                }
+            },
+            false => Vec::new(),
+        };
+        self.summary.versions_verified += listed.len() as u64;
+        if listed != listed_before_clean {
+            fail(
+                self,
+                format!(
+                    "recover + clean changed the listed versions: {listed_before_clean:?} -> {listed:?}"
+                ),
+            );
+        }
+        if let Some(old) = &before.hash
+            && state.hash.as_ref() != Some(old)
+            && !listed.iter().any(|(_, hash)| hash == old)
+        {
+            self.violation(
+                iteration,
+                Scenario::Versions,
+                Violation::Lost(format!(
+                    "the replaced content {old} is neither current nor stored"
+                )),
+            );
+        }
+        if let Some((number, hash)) = listed
+            .iter()
+            .find(|(_, hash)| !self.versioned_contents.contains(hash))
+        {
+            fail(
+                self,
+                format!("version {number} holds content never written: {hash}"),
+            );
+        }
+        if finished && listed.len() > 3 {
+            fail(
+                self,
+                format!("a finished write left {} versions (keep 3)", listed.len()),
+            );
+        }
+        self.versioned = state;
+        Ok(())
+    }
+
     /// A writer that swaps one directory with the journal fallback (two renames and an intent
     /// file instead of RENAME_EXCHANGE), so kills land in the window that `recover` closes.
     fn journal_swap(&mut self, iteration: u64) -> Result<(), String> {
@@ -999,12 +1144,14 @@ impl Harness {
             format!("{}\n{class}\n{size}", target.display()),
         );
         let finished = self.attempt(iteration, Scenario::JournalSwap, class, command, None);
+        let versions_before = stored_versions(&target)?;
         self.recover_and_clean(
             iteration,
             Scenario::JournalSwap,
             &root,
             std::slice::from_ref(&target),
         )?;
+        self.check_dir_versions(iteration, Scenario::JournalSwap, &target, &versions_before);
         let before = self.journal.take();
         let check = PartitionAttempt {
             iteration,
@@ -1015,6 +1162,46 @@ impl Harness {
         };
         self.journal = self.check_partition(&target, check);
         Ok(())
+    }
+
+    /// Directory targets keep 2 versions: each listed one verifies (its tree against its
+    /// `_SUCCESS`), and recover + clean changed none of them (`before`: listed after the kill).
+    fn check_dir_versions(
+        &mut self,
+        iteration: u64,
+        scenario: Scenario,
+        dir: &Path,
+        before: &[(u64, String)],
+    ) {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let listed = match atio::versions::verify(dir) {
+            Ok(listed) => listed
+                .versions
+                .into_iter()
+                .map(|version| (version.number, version.record.hash))
+                .collect(),
+            Err(error) if error.kind() == atio::ErrorKind::NotFound => Vec::new(),
+            Err(error) => {
+                self.violation(
+                    iteration,
+                    scenario,
+                    Violation::Torn(format!(
+                        "a stored version of {name} does not verify: {error}"
+                    )),
+                );
+                return;
+            }
+        };
+        self.summary.versions_verified += listed.len() as u64;
+        if listed != before {
+            self.violation(
+                iteration,
+                scenario,
+                Violation::Torn(format!(
+                    "recover + clean changed the versions of {name}: {before:?} -> {listed:?}"
+                )),
+            );
+        }
     }
 
     /// Checks one directory after an attempt: it matches its `_SUCCESS`, and holds its old or its
@@ -1157,8 +1344,11 @@ pub fn journal_swap_worker(job: &str) -> Result<(), String> {
             .map_err(|error| format!("{field}: {error}"))
     };
     let (class, size) = (parse(class)?, parse(size)?);
-    let mut staged = atio::StagedDir::create(path, &atio::Options::default())
-        .map_err(|error| error.to_string())?;
+    let options = atio::Options {
+        keep_versions: Some(2),
+        ..atio::Options::default()
+    };
+    let mut staged = atio::StagedDir::create(path, &options).map_err(|error| error.to_string())?;
     staged.set_exchange(false);
     for (name, bytes) in journal_content(class, size) {
         staged
@@ -1175,6 +1365,23 @@ fn partition_files(manifest: &atio::manifest::DirManifest) -> PartitionFiles {
         .iter()
         .map(|file| (file.path.clone(), file.hash.clone()))
         .collect()
+}
+
+/// (number, hash) of every version stored for `target`, oldest first (none when there is no
+/// store, file or directory yet).
+fn stored_versions(target: &Path) -> Result<Vec<(u64, String)>, String> {
+    if !target.parent().is_some_and(Path::exists) {
+        return Ok(Vec::new());
+    }
+    match atio::versions::list(target) {
+        Ok(listed) => Ok(listed
+            .versions
+            .into_iter()
+            .map(|version| (version.number, version.record.hash))
+            .collect()),
+        Err(error) if error.kind() == atio::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(error) => Err(format!("listing versions: {error}")),
+    }
 }
 
 /// Every committed partition under `root`, checked against its manifest.
@@ -1230,6 +1437,8 @@ pub fn run(config: &Config) -> Result<Summary, String> {
         counter: None,
         counter_state: FileState::default(),
         journal: None,
+        versioned: FileState::default(),
+        versioned_contents: std::collections::BTreeSet::new(),
     };
     harness.prepare_inputs()?;
     for iteration in 0..config.iterations {
@@ -1240,6 +1449,7 @@ pub fn run(config: &Config) -> Result<Summary, String> {
             Scenario::Partition => harness.partition(iteration)?,
             Scenario::Update => harness.update(iteration)?,
             Scenario::JournalSwap => harness.journal_swap(iteration)?,
+            Scenario::Versions => harness.versions(iteration)?,
         }
         if config.verbose && (iteration + 1) % 100 == 0 {
             eprintln!(

@@ -165,6 +165,16 @@ pub enum Step {
     Publish,
     /// Deleting objects a new manifest no longer lists (object storage).
     Delete,
+    /// Keeping the replaced content in the target's version store.
+    KeepVersion,
+    /// Reading the version store (listing, finding a version or tag).
+    Versions,
+    /// Rolling back to a stored version.
+    Rollback,
+    /// Tagging a stored version.
+    Tag,
+    /// Removing old versions from the version store.
+    Prune,
 }
 
 impl fmt::Display for Step {
@@ -190,6 +200,11 @@ impl fmt::Display for Step {
             Self::Upload => "upload",
             Self::Publish => "publish object",
             Self::Delete => "delete old objects",
+            Self::KeepVersion => "keep version",
+            Self::Versions => "versions",
+            Self::Rollback => "rollback",
+            Self::Tag => "tag",
+            Self::Prune => "prune versions",
             Self::Clean => "clean",
             Self::Cleanup => "clean up",
         };

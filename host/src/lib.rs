@@ -15,6 +15,8 @@
 //! - Object storage (`s3://`, `gs://`, `az://`, `memory://`): the same calls take URLs; see
 //!   [`store`] for how an object or a partition prefix is committed without a rename.
 //! - Checks and sweeps: [`verify()`], [`clean`].
+//! - Versions and rollback (local files): `Options::keep_versions` keeps the content a commit
+//!   replaces (hard links, no copy); [`versions`] lists, rolls back, tags and prunes them.
 //!
 //! Every call blocks (fsync, rename, uploads). From async code, call atio inside
 //! `tokio::task::spawn_blocking` or a thread of your own: object-store calls run on atio's own
@@ -43,6 +45,7 @@ pub use commit::dir::{
 };
 pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
+pub use commit::versions;
 pub use commit::{AtomicFile, TargetLock, commit_group, new_run_id, write_bytes};
 pub use dataset::{
     DatasetOptions, DatasetReport, NULL_PARTITION, escape_partition_value, write_dataset,

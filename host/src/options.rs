@@ -49,6 +49,11 @@ pub struct Options {
     pub if_changed: bool,
     /// How to reach an object store, for `s3://`, `gs://`, `az://` targets.
     pub store: crate::store::StoreOptions,
+    /// Local targets: keep the content a commit replaces as a version in the target's version
+    /// store (`.NAME.atio-versions/`: a file's old inode by hard link, a directory's old tree
+    /// moved there; no data copied), then prune untagged versions beyond the newest N (see
+    /// [`crate::versions`]). `None` (or `Some(0)`) keeps none. Refused for object-store targets.
+    pub keep_versions: Option<u32>,
 }
 
 impl Default for Options {
@@ -62,6 +67,7 @@ impl Default for Options {
             if_match: None,
             if_changed: false,
             store: crate::store::StoreOptions::default(),
+            keep_versions: None,
         }
     }
 }
@@ -69,5 +75,26 @@ impl Default for Options {
 impl Options {
     pub(crate) fn fsync(&self) -> bool {
         self.durability == Durability::Full
+    }
+
+    /// How many versions a commit keeps, when it keeps any.
+    pub(crate) fn versions(&self) -> Option<u32> {
+        self.keep_versions.filter(|&keep| keep > 0)
+    }
+
+    /// Refuses `keep_versions` for a target kind that cannot keep versions yet (directories,
+    /// object storage), so such a write never silently goes ahead without them.
+    pub(crate) fn refuse_versions(&self, path: &std::path::Path, what: &str) -> crate::Result<()> {
+        if self.versions().is_none() {
+            return Ok(());
+        }
+        Err(crate::Error::new(
+            crate::ErrorKind::InvalidInput,
+            crate::Step::Resolve,
+            path,
+            format!(
+                "--keep-versions is not supported for {what} yet (only single local files keep versions); nothing was written"
+            ),
+        ))
     }
 }

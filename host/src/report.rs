@@ -119,4 +119,11 @@ pub struct Report {
     /// The object's ETag, for object-store targets (what `--if-match` compares).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+    /// With `keep_versions`: the version number the replaced content was kept as (`None` when
+    /// nothing was replaced or no versions are kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_version: Option<u64>,
+    /// With `keep_versions`: versions pruned after this commit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pruned_versions: Vec<u64>,
 }

@@ -23,3 +23,4 @@ mod reliability;
 mod support;
 mod syscalls;
 mod torture;
+mod versions;

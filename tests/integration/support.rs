@@ -69,10 +69,14 @@ pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Staging files and directories; not the permanent `.<name>.atio-lock` files.
+/// Staging files and directories; not the permanent `.<name>.atio-lock` files, nor version
+/// stores `.<name>.atio-versions/` (whose half-made entries are staging names, found inside).
 fn is_staging_name(name: &OsStr) -> bool {
     let name = name.to_string_lossy();
-    name.starts_with('.') && name.contains(".atio-") && !name.ends_with(".atio-lock")
+    name.starts_with('.')
+        && name.contains(".atio-")
+        && !name.ends_with(".atio-lock")
+        && !name.ends_with(".atio-versions")
 }
 
 /// Asserts nothing atio staged is left under `dir`.

@@ -13,8 +13,7 @@ use std::process::Stdio;
 use crate::support::{stderr, xxh3};
 
 /// System calls the order checks look at (everything else stays out of the log).
-const TRACED: &str =
-    "trace=openat,write,fsync,fdatasync,rename,renameat,renameat2,unlinkat,mkdirat,exit_group";
+const TRACED: &str = "trace=openat,write,fsync,fdatasync,rename,renameat,renameat2,unlinkat,mkdirat,linkat,exit_group";
 
 /// One system call from the strace log, with the log lines where it started and returned.
 #[derive(Debug, Clone)]
@@ -480,4 +479,57 @@ fn the_strace_log_parser_joins_interleaved_calls() {
     );
     assert_eq!(calls[3].names(), [".f.atio-1-0000000a-0000000b.tmp", "f"]);
     assert!(calls[3].is_rename() && calls[0].end < calls[3].start);
+}
+
+#[test]
+fn a_versioned_write_keeps_the_old_inode_durably_before_replacing_it() {
+    if !strace_available() {
+        return;
+    }
+    let (_guard, dir) = canonical_tempdir();
+    let first = crate::support::run_atio(&dir, &["put", "data.bin"], b"old content");
+    assert!(first.status.success(), "{}", stderr(&first));
+    let calls = traced(
+        &dir,
+        &["put", "--keep-versions", "2", "data.bin"],
+        b"new content",
+    );
+    let staging = staging_opened(&calls, "data.bin");
+    let store = dir.join(".data.bin.atio-versions");
+    let link = find(
+        &calls,
+        "hard link of the old inode into the store",
+        |call| {
+            call.name == "linkat"
+                && call.names() == ["data.bin", "data"]
+                && call
+                    .args
+                    .contains(".data.bin.atio-versions/.000001.atio-stg-")
+        },
+    );
+    let record_fsync = find(&calls, "fsync of the version's record", |call| {
+        call.is_fsync()
+            && call.fd_path().is_some_and(|path| {
+                path.contains(".atio-versions/.000001.atio-stg-") && path.ends_with("/record.json")
+            })
+    });
+    let entry_rename = find(&calls, "rename of the entry into place", |call| {
+        call.is_rename() && call.names().get(1).is_some_and(|name| name == "000001")
+    });
+    let store_fsync = fsync_of(&calls, &store, entry_rename.end, "fsync of the store");
+    let old_marker_removed = find(&calls, "unlink of the old marker", |call| {
+        call.name == "unlinkat" && call.names() == ["data.bin._SUCCESS"]
+    });
+    let rename = rename_of(&calls, &staging, "data.bin");
+    assert!(link.end < record_fsync.start, "{link:?} {record_fsync:?}");
+    assert!(record_fsync.end < entry_rename.start);
+    assert!(
+        store_fsync.end < old_marker_removed.start && store_fsync.end < rename.start,
+        "the version is complete and durable before the old content is touched: {store_fsync:?} vs {rename:?}"
+    );
+    assert_eq!(
+        std::fs::read(store.join("000001/data")).unwrap(),
+        b"old content"
+    );
+    assert_eq!(std::fs::read(dir.join("data.bin")).unwrap(), b"new content");
 }

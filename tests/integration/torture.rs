@@ -28,7 +28,7 @@ fn sigkilled_writers_leave_old_or_new_content_and_nothing_else() {
         .and_then(|seed| seed.parse().ok())
         .unwrap_or_else(|| fastrand::u64(..));
     let config = harness::Config {
-        iterations: 100,
+        iterations: 120,
         seed,
         dir: None,
         atio: PathBuf::from(env!("CARGO_BIN_EXE_atio")),
@@ -56,7 +56,7 @@ fn sigkilled_writers_leave_old_or_new_content_and_nothing_else() {
     assert_eq!((summary.torn, summary.lost), (0, 0));
     assert_eq!(
         summary.runs.len(),
-        5,
+        6,
         "every scenario ran: {:?}",
         summary.runs
     );

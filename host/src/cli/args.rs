@@ -53,6 +53,12 @@ pub struct GlobalArgs {
     /// (printed after each write); otherwise fail with exit 8.
     #[arg(long, global = true, value_name = "HASH|ETAG")]
     pub if_match: Option<String>,
+    /// Keep the content a commit replaces as a version (`atio versions`, `atio rollback`), in
+    /// the hidden `.<name>.atio-versions/` beside the target (a file's old inode by hard link,
+    /// a directory's or partition's old tree moved there: no data copied). Untagged versions
+    /// beyond the newest N are pruned after the commit. Refused (exit 10) for object storage.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_versions: Option<u32>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -99,6 +105,7 @@ impl GlobalArgs {
                 upload_concurrency: self.store.upload_concurrency.max(1),
                 retry_timeout: self.store.retry_timeout,
             },
+            keep_versions: self.keep_versions,
         }
     }
 }
@@ -135,8 +142,9 @@ pub enum Command {
         paths: Vec<PathBuf>,
     },
     /// Remove staging files left by writers that died (recovering interrupted directory swaps
-    /// first); on an object prefix, the parts of crashed partition runs that no `_SUCCESS`
-    /// manifest lists.
+    /// first), including half-made entries of version stores (`.<name>.atio-versions/`, swept
+    /// even without -r; complete versions are never touched); on an object prefix, the parts of
+    /// crashed partition runs that no `_SUCCESS` manifest lists.
     Clean {
         /// Directory to sweep, or an object prefix (`s3://bucket/table/`).
         dir: PathBuf,
@@ -155,6 +163,56 @@ pub enum Command {
     /// Encode INPUT (CSV, JSON lines, Parquet, Arrow IPC) into OUTPUT with a sandboxed encoder,
     /// atomically.
     Write(WriteArgs),
+    /// List the versions kept for a file or directory (--keep-versions): number, when it was
+    /// written, size, rows, hash, run id, tags, and which one is current.
+    Versions {
+        /// The file.
+        path: PathBuf,
+        /// Also check every stored version against its record (size and hash); exit 1 on a
+        /// mismatch.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Make a stored version current again (default: the newest, i.e. undo the last versioned
+    /// write). A normal atomic commit: the version is hard-linked (no copy), checked against
+    /// its record, renamed into place with its own `_SUCCESS` manifest; the content it replaces
+    /// is kept as a new version, so a rollback can be rolled back.
+    Rollback {
+        /// The file.
+        path: PathBuf,
+        /// The version number to restore (see `atio versions`).
+        #[arg(long, value_name = "N", conflicts_with = "tag")]
+        to: Option<u64>,
+        /// Restore the version with this tag.
+        #[arg(long, value_name = "NAME")]
+        tag: Option<String>,
+    },
+    /// Tag a version (default: the current content, kept as a version if it is not one yet).
+    /// Tagged versions are never pruned.
+    #[command(disable_version_flag = true)]
+    Tag {
+        /// The file.
+        path: PathBuf,
+        /// The tag: letters, digits, `.`, `_`, `-`.
+        name: String,
+        /// Tag this stored version instead of the current content.
+        #[arg(long = "version", value_name = "N", conflicts_with = "delete")]
+        version: Option<u64>,
+        /// Move the tag if another version has it.
+        #[arg(long)]
+        force: bool,
+        /// Remove the tag instead.
+        #[arg(long)]
+        delete: bool,
+    },
+    /// Remove untagged versions beyond the newest N (tagged versions always stay).
+    Prune {
+        /// The file.
+        path: PathBuf,
+        /// How many of the newest versions to keep (0: remove every untagged version).
+        #[arg(long, value_name = "N")]
+        keep: u32,
+    },
     /// Manage encoder plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),

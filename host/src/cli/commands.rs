@@ -38,13 +38,30 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             clean(&report, &options, what, global.json)
         }
         Command::Write(args) => write(args, cli),
+        Command::Versions { path, verify } => super::versions::list(path, *verify, cli),
+        Command::Rollback { path, to, tag } => {
+            let selector = match (to, tag) {
+                (Some(number), _) => atio::versions::Selector::Number(*number),
+                (None, Some(tag)) => atio::versions::Selector::Tag(tag.clone()),
+                (None, None) => atio::versions::Selector::Newest,
+            };
+            super::versions::rollback(path, &selector, cli)
+        }
+        Command::Tag {
+            path,
+            name,
+            version,
+            force,
+            delete,
+        } => super::versions::tag(path, name, *version, *force, *delete, cli),
+        Command::Prune { path, keep } => super::versions::prune(path, *keep, cli),
         Command::Plugins(command) => plugins(command, global.json),
         Command::Demo { dir } => demo(dir, cli),
     }
 }
 
 /// Refuses an object-store URL for a command that only works on local paths.
-fn local_only(path: &Path, why: &str) -> Result<()> {
+pub(super) fn local_only(path: &Path, why: &str) -> Result<()> {
     if let atio::Location::Object(_) = atio::Location::parse(path)? {
         return Err(atio::Error::new(
             atio::ErrorKind::InvalidInput,

@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod output;
 mod template;
+mod versions;
 
 use std::process::ExitCode;
 

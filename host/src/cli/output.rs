@@ -47,6 +47,12 @@ pub fn report(report: &atio::Report, json: bool, verbose: bool) {
     if let Some(marker) = &report.marker {
         println!("  marker {}", marker.display());
     }
+    if let Some(kept) = report.kept_version {
+        println!("  previous content kept as version {kept} (`atio rollback` restores it)");
+    }
+    if !report.pruned_versions.is_empty() {
+        println!("  pruned versions {:?}", report.pruned_versions);
+    }
     if verbose {
         if let Some(instances) = report.instances {
             eprintln!("  encoder instances  {instances:>10}");

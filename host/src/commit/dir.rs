@@ -53,6 +53,8 @@ pub struct StagedDir {
     started: Instant,
     allow_exchange: bool,
     committed: bool,
+    /// A rollback: the files are hard links to this stored version, published with its manifest.
+    restoring: Option<Box<DirManifest>>,
     _target_lock: Option<TargetLock>,
     _registration: interrupt::Registration,
 }
@@ -115,6 +117,13 @@ pub struct DirReport {
     pub method: &'static str,
     /// Milliseconds from start to report.
     pub total_ms: f64,
+    /// With `keep_versions` (local directories): the version number the replaced tree was
+    /// kept as.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_version: Option<u64>,
+    /// With `keep_versions`: versions pruned after this commit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pruned_versions: Vec<u64>,
 }
 
 impl DirReport {
@@ -132,6 +141,8 @@ impl DirReport {
             swapped,
             method,
             total_ms: started.elapsed().as_secs_f64() * 1e3,
+            kept_version: None,
+            pruned_versions: Vec::new(),
         }
     }
 }
@@ -232,6 +243,7 @@ impl StagedDir {
             started,
             allow_exchange: true,
             committed: false,
+            restoring: None,
             _target_lock: target_lock,
             _registration: registration,
         })
@@ -276,22 +288,7 @@ impl StagedDir {
     /// directory.
     pub fn create_file(&mut self, relative: &str) -> Result<DirFile> {
         let relative_path = checked_relative(relative, &self.staging_path)?;
-        if let Some(parent) = relative_path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-        {
-            let mut built = PathBuf::new();
-            for component in parent.components() {
-                built.push(component);
-                match rustix::fs::mkdirat(&*self.staging, &built, Mode::from_raw_mode(0o755)) {
-                    Ok(()) => self.subdirs.push(built.clone()),
-                    Err(Errno::EXIST) => {}
-                    Err(errno) => {
-                        return Err(errno).at(Step::Stage, &self.staging_path.join(&built));
-                    }
-                }
-            }
-        }
+        self.create_parents(&relative_path)?;
         // Readable too: a rewritten header means hashing the content again from the file.
         let flags =
             OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -309,6 +306,27 @@ impl StagedDir {
             bytes: 0,
             hash_at_commit: false,
         })
+    }
+
+    /// Creates the staged subdirectories `relative_path` needs.
+    fn create_parents(&mut self, relative_path: &Path) -> Result<()> {
+        if let Some(parent) = relative_path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            let mut built = PathBuf::new();
+            for component in parent.components() {
+                built.push(component);
+                match rustix::fs::mkdirat(&*self.staging, &built, Mode::from_raw_mode(0o755)) {
+                    Ok(()) => self.subdirs.push(built.clone()),
+                    Err(Errno::EXIST) => {}
+                    Err(errno) => {
+                        return Err(errno).at(Step::Stage, &self.staging_path.join(&built));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Finishes a file: flush, fsync (durability full), and list it in the manifest.
@@ -330,6 +348,76 @@ impl StagedDir {
         Ok(())
     }
 
+    /// A rollback: hard-links the stored file `source` (no copy) at `entry.path`, after checking
+    /// its size and hash against `entry`.
+    pub(crate) fn link_file(&mut self, source: &Path, entry: &FileEntry) -> Result<()> {
+        let relative_path = checked_relative(&entry.path, &self.staging_path)?;
+        self.create_parents(&relative_path)?;
+        let staged = self.staging_path.join(&relative_path);
+        rustix::fs::linkat(
+            rustix::fs::CWD,
+            source,
+            &*self.staging,
+            &relative_path,
+            AtFlags::empty(),
+        )
+        .at(Step::Rollback, &staged)?;
+        let file = File::open(&staged).at(Step::Rollback, &staged)?;
+        let (bytes, hash) = crate::hash::hash_reader(file).at(Step::Rollback, source)?;
+        if bytes != entry.bytes || hash != entry.hash {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                Step::Rollback,
+                source,
+                format!(
+                    "the stored file does not match its version's manifest: {bytes} bytes {hash}, recorded {} bytes {}; nothing was changed",
+                    entry.bytes, entry.hash
+                ),
+            ));
+        }
+        self.files.push(entry.clone());
+        Ok(())
+    }
+
+    /// A rollback: publish `manifest` (the stored version's own) instead of a new one, and keep
+    /// the replaced tree as a version even without `keep_versions`.
+    pub(crate) fn restore(&mut self, manifest: DirManifest) {
+        self.restoring = Some(Box::new(manifest));
+    }
+
+    /// The target's place, for its version store.
+    pub(crate) fn place(&self) -> super::versions::Place<'_> {
+        super::versions::Place {
+            dir: &self.parent,
+            dir_path: &self.parent_path,
+            name: &self.name,
+            path: &self.path,
+        }
+    }
+
+    fn keeps_versions(&self) -> bool {
+        self.restoring.is_some() || self.options.versions().is_some()
+    }
+
+    /// Keeps the replaced tree, now named `tree` in the parent, as a version; on any failure (or
+    /// without a manifest to check it by) it is removed as it would be without versions.
+    fn keep_replaced(&self, tree: &OsStr, current: Option<DirManifest>) -> Option<u64> {
+        let kept = super::versions::keep_tree(
+            &self.place(),
+            tree,
+            current,
+            &self.run_id,
+            self.options.fsync(),
+        );
+        match kept {
+            Ok(kept) => kept,
+            Err(error) => {
+                tracing::warn!(path = %self.path.display(), "committed, but the replaced tree could not be kept as a version: {error}");
+                None
+            }
+        }
+    }
+
     /// Writes a whole file from bytes.
     pub fn add_bytes(&mut self, relative: &str, bytes: &[u8]) -> Result<()> {
         let mut file = self.create_file(relative)?;
@@ -342,7 +430,10 @@ impl StagedDir {
     pub fn commit(mut self) -> Result<DirReport> {
         let _span = tracing::debug_span!("commit_dir", path = %self.path.display()).entered();
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
-        let manifest = self.manifest();
+        let manifest = match &self.restoring {
+            Some(manifest) => (**manifest).clone(),
+            None => self.manifest(),
+        };
         // The manifest goes last; `Options::marker = false` leaves it out (e.g. a source tree).
         if self.options.marker {
             let marker_path = self.staging_path.join(manifest::DIR_MARKER);
@@ -401,6 +492,9 @@ impl StagedDir {
         }
         let publishing = interrupt::publishing().at(Step::Rename, &self.path)?;
         let exists = self.target_exists()?;
+        // With versions, the replaced tree is kept instead of deleted (its manifest checks it).
+        let keep = self.keeps_versions().then(|| current.clone());
+        let mut kept = None;
         let method = if !exists {
             self.rename_into_place()?;
             "create"
@@ -413,16 +507,35 @@ impl StagedDir {
                 RenameFlags::EXCHANGE,
             ) {
                 Ok(()) => "exchange",
-                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => self.journal_swap()?,
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                    self.journal_swap(keep.clone(), &mut kept)?
+                }
                 Err(errno) => return Err(errno).at(Step::Rename, &self.path),
             }
         } else {
-            self.journal_swap()?
+            self.journal_swap(keep.clone(), &mut kept)?
         };
         if self.options.fsync() {
             rustix::fs::fsync(&*self.parent).at(Step::DirFsync, &self.parent_path)?;
         }
         self.committed = true;
+        if method == "exchange"
+            && let Some(current) = keep
+        {
+            // The old tree is under the staging name now: into the version store with it.
+            kept = self.keep_replaced(&self.staging_name, current);
+        }
+        let mut pruned = Vec::new();
+        if let Some(versions) = self.options.versions() {
+            match super::versions::prune_locked(
+                &self.place(),
+                versions as usize,
+                self.options.fsync(),
+            ) {
+                Ok(removed) => pruned = removed,
+                Err(error) => tracing::warn!("committed, but pruning old versions failed: {error}"),
+            }
+        }
         drop(publishing);
         // The old tree (if any) is now under the staging name; remove it before readers that
         // honour the publish lock look again. A crash here leaves it for `clean`.
@@ -432,7 +545,10 @@ impl StagedDir {
             // The new tree is committed; the old one waits for `atio clean`.
             tracing::warn!(path = %self.staging_path.display(), "could not remove the replaced directory: {error}");
         }
-        Ok(self.report(manifest, true, method))
+        let mut report = self.report(manifest, true, method);
+        report.kept_version = kept;
+        report.pruned_versions = pruned;
+        Ok(report)
     }
 
     fn rename_into_place(&self) -> Result<()> {
@@ -460,7 +576,13 @@ impl StagedDir {
     }
 
     /// The fallback swap: journal, move the old tree aside, move the new one in, clean up.
-    fn journal_swap(&self) -> Result<&'static str> {
+    /// With `keep` (versions), the old tree is kept as a version (number in `kept`) instead of
+    /// being removed.
+    fn journal_swap(
+        &self,
+        keep: Option<Option<DirManifest>>,
+        kept: &mut Option<u64>,
+    ) -> Result<&'static str> {
         let backup = staging::backup_name(&self.staging_name);
         let intent = Intent {
             staging: lossless(&self.staging_name, &self.path)?,
@@ -492,6 +614,9 @@ impl StagedDir {
         }
         if self.options.fsync() {
             rustix::fs::fsync(&*self.parent).at(Step::DirFsync, &self.parent_path)?;
+        }
+        if let Some(current) = keep {
+            *kept = self.keep_replaced(&backup, current);
         }
         fs::remove_tree(&self.parent, &backup)
             .at(Step::Cleanup, &self.parent_path.join(&backup))?;

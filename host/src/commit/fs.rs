@@ -39,6 +39,17 @@ impl Target {
     /// Resolves `path` per the symlink policy, creates missing parent directories (fsyncing each
     /// new entry's parent when `fsync`), and opens the directory.
     pub fn resolve(path: &Path, symlinks: Symlinks, fsync: bool) -> Result<Self> {
+        Self::resolve_with(path, symlinks, Some(fsync))
+    }
+
+    /// Resolves `path` like [`Target::resolve`] without creating anything: its directory must
+    /// exist (for commands that read or manage what is there, such as the version store's).
+    pub fn resolve_existing(path: &Path, symlinks: Symlinks) -> Result<Self> {
+        Self::resolve_with(path, symlinks, None)
+    }
+
+    /// `create_parents`: `Some(fsync)` to create missing parent directories.
+    fn resolve_with(path: &Path, symlinks: Symlinks, create_parents: Option<bool>) -> Result<Self> {
         let path = match symlinks {
             Symlinks::Follow => follow_symlinks(path)?,
             Symlinks::Replace => path.to_path_buf(),
@@ -58,7 +69,9 @@ impl Target {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        create_dir_all(&dir_path, fsync)?;
+        if let Some(fsync) = create_parents {
+            create_dir_all(&dir_path, fsync)?;
+        }
         let dir = open_dir(&dir_path)?;
         let existing = match rustix::fs::statat(&dir, &name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Some(stat),

@@ -20,6 +20,7 @@ pub mod interrupt;
 pub(crate) mod lock;
 pub(crate) mod staging;
 pub mod sweep;
+pub mod versions;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -70,6 +71,8 @@ pub struct AtomicFile {
     /// The content is hashed from the file at commit, not as it is written: its header is
     /// (or will be) rewritten.
     hash_at_commit: bool,
+    /// A rollback: the staging name is a hard link to this stored version.
+    restoring: Option<Box<versions::VersionRecord>>,
 }
 
 /// The live staging file.
@@ -135,7 +138,54 @@ impl AtomicFile {
             target_lock,
             poisoned: false,
             hash_at_commit: false,
+            restoring: None,
         })
+    }
+
+    /// A rollback's staged file: `staged` (opened as `file`) is a hard link, beside the target,
+    /// to the stored version `record`. Committing checks its hash against the record and
+    /// publishes it with the version's own manifest; the content it replaces is kept.
+    pub(crate) fn from_version(
+        target: Target,
+        staged: OsString,
+        file: File,
+        record: versions::VersionRecord,
+        options: &Options,
+        target_lock: TargetLock,
+    ) -> Self {
+        let started_at = SystemTime::now();
+        let started = Instant::now();
+        let registration = interrupt::Registration::new(target.dir.clone(), staged.clone());
+        Self {
+            target,
+            staged: Some(Staged {
+                name: staged,
+                file,
+                _registration: registration,
+            }),
+            options: options.clone(),
+            hasher: ContentHasher::new(),
+            bytes: record.bytes,
+            details: Details {
+                format: record.format.clone(),
+                rows: record.rows,
+                encoder: record.encoder.clone(),
+            },
+            timings: StepTimings::default(),
+            started_at,
+            started,
+            setup_done: started,
+            run_id: new_run_id(),
+            target_lock: Some(target_lock),
+            poisoned: false,
+            hash_at_commit: true,
+            restoring: Some(Box::new(record)),
+        }
+    }
+
+    /// Whether this commit keeps the content it replaces as a version.
+    fn keeps_versions(&self) -> bool {
+        self.restoring.is_some() || self.options.versions().is_some()
     }
 
     /// The path that `commit` will replace.
@@ -264,7 +314,22 @@ impl AtomicFile {
         if self.hash_at_commit {
             self.hasher = fs::rehash(&staged.file, self.bytes).at(Step::Write, &staging_path)?;
         }
-        if let Some(previous) = &self.target.existing {
+        if let Some(record) = &self.restoring {
+            // The stored inode itself: check it before it becomes the target again.
+            let hash = self.hasher.finish();
+            if hash != record.hash {
+                return Err(Error::new(
+                    ErrorKind::Verification,
+                    Step::Rollback,
+                    &staging_path,
+                    format!(
+                        "stored version {} does not match its record: content hash {hash}, recorded {}; nothing was changed",
+                        record.version, record.hash
+                    ),
+                ));
+            }
+        } else if let Some(previous) = &self.target.existing {
+            // (A rollback keeps the version's own mode: its inode is shared with the store.)
             fs::copy_mode_and_owner(&staged.file, previous, &staging_path)?;
         }
         if self.options.fsync() {
@@ -292,10 +357,23 @@ impl AtomicFile {
             timings: self.timings,
             instances: None,
             e_tag: None,
+            kept_version: None,
+            pruned_versions: Vec::new(),
         }
     }
 
     fn manifest(&self, report: &Report, finished_at: SystemTime) -> Manifest {
+        if let Some(manifest) = self
+            .restoring
+            .as_ref()
+            .and_then(|record| record.manifest.clone())
+        {
+            // A rollback restores the version's own marker: it describes these very bytes.
+            return Manifest {
+                name: self.target.name.to_string_lossy().into_owned(),
+                ..manifest
+            };
+        }
         Manifest {
             manifest_version: manifest::MANIFEST_VERSION,
             name: self.target.name.to_string_lossy().into_owned(),
@@ -416,6 +494,17 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
         .map_err(|error| Error::io(Step::Rename, &files[0].target.path, error))?;
     let fsync = files.iter().any(|file| file.options.fsync());
 
+    // Versions: the content about to be replaced is hard-linked into the target's version store
+    // first, so it is never gone: it is the target, or a complete version, or both.
+    let mut kept = Vec::with_capacity(files.len());
+    for file in &files {
+        kept.push(if file.keeps_versions() {
+            versions::keep_current(&file.target, &file.run_id, file.options.fsync(), &[])?
+        } else {
+            None
+        });
+    }
+
     // Step 5: no marker may outlive the bytes it describes, with or without a new marker to come.
     // (Create-only targets did not exist a moment ago; if one appears now, the rename below fails
     // and its marker must stay.)
@@ -487,6 +576,22 @@ pub fn commit_group(mut files: Vec<AtomicFile>) -> Result<Vec<Report>> {
     }
     if fsync && !markers.is_empty() {
         files[0].target.fsync_dir().map_err(marker_failed)?;
+    }
+    drop(markers);
+    // Versions beyond the newest N (untagged) go, still under the lock. The commit itself is
+    // done: a failure here is reported as a warning, not as a failed write.
+    for ((file, report), kept) in files.iter().zip(&mut reports).zip(kept) {
+        report.kept_version = kept;
+        if let Some(keep) = file.options.versions() {
+            match versions::prune_locked(
+                &versions::Place::of(&file.target),
+                keep as usize,
+                file.options.fsync(),
+            ) {
+                Ok(pruned) => report.pruned_versions = pruned,
+                Err(error) => tracing::warn!("committed, but pruning old versions failed: {error}"),
+            }
+        }
     }
     drop(publishing);
     let marker_time = stopwatch.stop();

@@ -7,6 +7,9 @@
 //! Directory targets whose fallback swap was interrupted are recovered first (as `atio recover`
 //! does): the old tree moved aside as `.NAME.atio-stg-….old` is never swept while `NAME` is
 //! missing, since it may be the only copy of the target.
+//!
+//! Version stores (`.NAME.atio-versions/`) are swept too, recursive or not: an entry being
+//! built or pruned has a staging name; complete entries (`000007/`) are never touched.
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
@@ -129,7 +132,15 @@ fn sweep_dir(dir: &Path, options: &CleanOptions, report: &mut CleanReport) -> Re
             {
                 Some(owner) => owner,
                 None => {
-                    if options.recursive {
+                    if super::versions::is_store_name(name) {
+                        // A version store: its half-made entries (staging names inside it) are
+                        // swept with the directory that holds the target, recursive or not.
+                        let store_options = CleanOptions {
+                            recursive: true,
+                            ..options.clone()
+                        };
+                        sweep_dir(path, &store_options, report)?;
+                    } else if options.recursive {
                         sweep_dir(path, options, report)?;
                     }
                     continue;

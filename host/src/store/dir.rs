@@ -58,6 +58,7 @@ impl ObjectDir {
     pub fn create(url: ObjectUrl, options: &Options) -> Result<Self> {
         let started_at = SystemTime::now();
         let started = Instant::now();
+        options.refuse_versions(&url.as_path(), "object-store directory targets")?;
         if !options.marker {
             return Err(Error::new(
                 ErrorKind::InvalidInput,

@@ -106,6 +106,7 @@ impl ObjectFile {
         let started_at = SystemTime::now();
         let started = Instant::now();
         check_options(&url, options)?;
+        options.refuse_versions(&url.as_path(), "object-store targets")?;
         let store = Store::connect(&url, &options.store)?;
         let mut file = Self {
             store,
@@ -141,6 +142,7 @@ impl ObjectFile {
             no_clobber: false,
             if_match: None,
             lock: None,
+            keep_versions: None,
             ..options.clone()
         };
         Self::open(url, &options)
@@ -448,6 +450,8 @@ impl ObjectFile {
             timings: self.timings,
             instances: None,
             e_tag,
+            kept_version: None,
+            pruned_versions: Vec::new(),
         }
     }
 
