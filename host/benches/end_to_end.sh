@@ -5,10 +5,15 @@
 #
 # Installs pyarrow, polars and DuckDB into target/bench-venv (once), builds the release CLI
 # (ATIO_BIN=path skips that), then runs host/benches/end_to_end.py: interleaved rounds, medians,
-# each ratio against the fastest other writer, and atio's peak RSS.
+# each ratio against the fastest other writer, and atio's peak RSS (GNU time, apt-get'ed if
+# missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/bench-venv
+if [ ! -x /usr/bin/time ]; then
+  # GNU time measures atio's peak RSS.
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi

@@ -265,7 +265,6 @@ pub(crate) fn encode<W: Write + Send>(
                 return None;
             }
         };
-        let read = Instant::now();
         let mut reader = Reader {
             plan,
             workers: work_txs,
@@ -275,12 +274,12 @@ pub(crate) fn encode<W: Write + Send>(
             next_part: 0,
             current: None,
             rows: 0,
+            read_time: Duration::ZERO,
         };
         let read_result = reader.read(source, &mut on_batch);
         let parts = reader.next_part;
-        let rows = reader.rows;
+        let (rows, read_time) = (reader.rows, reader.read_time);
         drop(reader);
-        let read_time = read.elapsed();
         match read_result {
             Ok(()) => {
                 let _ = done_tx.send(Done::AllSent(parts));
@@ -391,15 +390,20 @@ struct Reader<'a> {
     next_part: u64,
     current: Option<CurrentPart>,
     rows: u64,
+    /// Time inside the source's `next` (not waiting for workers).
+    read_time: Duration,
 }
 
 impl Reader<'_> {
     fn read(
         &mut self,
-        source: impl Iterator<Item = Result<RecordBatch>>,
+        mut source: impl Iterator<Item = Result<RecordBatch>>,
         on_batch: &mut impl FnMut(&RecordBatch),
     ) -> Result<()> {
-        for batch in source {
+        loop {
+            let started = Instant::now();
+            let Some(batch) = source.next() else { break };
+            self.read_time += started.elapsed();
             if self.failure.cancelled() {
                 return Ok(());
             }
