@@ -103,8 +103,7 @@ fn build_guests(guest_dir: &Path, target_dir: &Path) {
             "--workspace",
             "--target",
             "wasm32-wasip2",
-        ])
-        .env("CARGO_TARGET_DIR", target_dir);
+        ]);
     if zstd_requested() {
         // zstd is C: compiling it for wasm32-wasip2 needs clang, freestanding.
         command.args(["--features", "atio-format-parquet/zstd"]);
@@ -136,6 +135,9 @@ fn build_guests(guest_dir: &Path, target_dir: &Path) {
             command.env_remove(&*key);
         }
     }
+    // Set after the loop above, which removes the outer build's CARGO_TARGET_DIR (when the outer
+    // build was given one) and would take this one with it.
+    command.env("CARGO_TARGET_DIR", target_dir);
     let status = command.status().expect("running cargo for guest-formats");
     assert!(
         status.success(),
