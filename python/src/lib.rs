@@ -229,6 +229,11 @@ impl Reader {
             Source::Stream(stream) => match py.detach(|| stream.next()) {
                 None => Ok(None),
                 Some(Ok(batch)) => Ok(Some(batch)),
+                // A Python source (a generator behind a pyarrow reader) that Ctrl-C stopped
+                // reaches us as a message through the C stream interface: raise it as what it was.
+                Some(Err(error)) if error.to_string().contains("KeyboardInterrupt") => {
+                    Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(error.to_string()))
+                }
                 Some(Err(error)) => Err(PyValueError::new_err(format!(
                     "reading the input stream failed: {error}"
                 ))),
@@ -469,7 +474,8 @@ fn write_bytes(py: Python<'_>, data: &[u8], path: PathBuf, options: &Bound<'_, P
 /// A file being written by `atio.open`: an `atio::Output` (local staging file or object upload).
 #[pyclass(module = "atio._atio")]
 struct Output {
-    output: Mutex<Option<atio::Output>>,
+    /// Boxed: `atio::Output` is 64-byte aligned, more than a Python object's allocation is.
+    output: Mutex<Option<Box<atio::Output>>>,
     staging: PathBuf,
 }
 
@@ -483,7 +489,7 @@ impl Output {
             .map_err(|error| to_py(&error))?;
         Ok(Self {
             staging: output.staging(),
-            output: Mutex::new(Some(output)),
+            output: Mutex::new(Some(Box::new(output))),
         })
     }
 
@@ -493,7 +499,7 @@ impl Output {
         py.detach(|| {
             let mut guard = self.output.lock().expect("not poisoned");
             let output = guard.as_mut().ok_or_else(closed)?;
-            std::io::Write::write_all(output, data)
+            std::io::Write::write_all(output.as_mut(), data)
                 .map_err(|error| atio::Error::io(atio::Step::Write, staging, error))
                 .map_err(|error| to_py(&error))?;
             Ok(data.len())
@@ -515,7 +521,7 @@ impl Output {
     /// Commits: fsync, rename, marker. Returns the report as JSON.
     fn commit(&self, py: Python<'_>) -> PyResult<String> {
         let output = self.output.lock().expect("not poisoned").take().ok_or_else(closed)?;
-        let report = py.detach(|| output.commit()).map_err(|error| to_py(&error))?;
+        let report = py.detach(|| (*output).commit()).map_err(|error| to_py(&error))?;
         json(&report)
     }
 
