@@ -85,8 +85,12 @@ fn invalid(path: &Path, message: impl Into<String>) -> PyErr {
 
 /// Seconds (int or float) as a `Duration`.
 fn seconds(path: &Path, name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| invalid(path, format!("{name} must be a number of seconds >= 0, not {value}")))
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        invalid(
+            path,
+            format!("{name} must be a number of seconds >= 0, not {value}"),
+        )
+    })
 }
 
 /// Commit options from the keyword dictionary `atio/__init__.py` builds (`_options`). Unknown
@@ -231,9 +235,9 @@ impl Reader {
                 Some(Ok(batch)) => Ok(Some(batch)),
                 // A Python source (a generator behind a pyarrow reader) that Ctrl-C stopped
                 // reaches us as a message through the C stream interface: raise it as what it was.
-                Some(Err(error)) if error.to_string().contains("KeyboardInterrupt") => {
-                    Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(error.to_string()))
-                }
+                Some(Err(error)) if error.to_string().contains("KeyboardInterrupt") => Err(
+                    pyo3::exceptions::PyKeyboardInterrupt::new_err(error.to_string()),
+                ),
                 Some(Err(error)) => Err(PyValueError::new_err(format!(
                     "reading the input stream failed: {error}"
                 ))),
@@ -365,7 +369,10 @@ fn numpy_batch(
 
 /// The source behind `data`: a `(dtype, columns, chunk iterator)` tuple for NumPy, anything else
 /// must have `__arrow_c_stream__` (the Python side has converted what it could).
-fn open_source(data: &Bound<'_, PyAny>, numpy: Option<&Bound<'_, PyAny>>) -> PyResult<(Source, SchemaRef)> {
+fn open_source(
+    data: &Bound<'_, PyAny>,
+    numpy: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Source, SchemaRef)> {
     if let Some(numpy) = numpy {
         let (dtype, columns, chunks): (String, usize, Py<PyAny>) = numpy.extract()?;
         let (data_type, width) = numpy_type(&dtype).ok_or_else(|| {
@@ -463,7 +470,12 @@ fn json(value: &impl serde::Serialize) -> PyResult<String> {
 
 /// `atio.write_bytes` (and `write_json`): `data` committed to `path`; the report as JSON.
 #[pyfunction]
-fn write_bytes(py: Python<'_>, data: &[u8], path: PathBuf, options: &Bound<'_, PyDict>) -> PyResult<String> {
+fn write_bytes(
+    py: Python<'_>,
+    data: &[u8],
+    path: PathBuf,
+    options: &Bound<'_, PyDict>,
+) -> PyResult<String> {
     let commit = commit_options(&path, options)?;
     let report = py
         .detach(|| atio::write_bytes(&path, data, &commit))
@@ -520,8 +532,15 @@ impl Output {
 
     /// Commits: fsync, rename, marker. Returns the report as JSON.
     fn commit(&self, py: Python<'_>) -> PyResult<String> {
-        let output = self.output.lock().expect("not poisoned").take().ok_or_else(closed)?;
-        let report = py.detach(|| (*output).commit()).map_err(|error| to_py(&error))?;
+        let output = self
+            .output
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .ok_or_else(closed)?;
+        let report = py
+            .detach(|| (*output).commit())
+            .map_err(|error| to_py(&error))?;
         json(&report)
     }
 
@@ -545,7 +564,12 @@ fn closed() -> PyErr {
 /// `atio.update`: locked read-modify-write. `change(old: bytes | None) -> bytes` runs with the
 /// lock held; if it raises, nothing is written and its exception propagates.
 #[pyfunction]
-fn update(py: Python<'_>, path: PathBuf, change: Py<PyAny>, options: &Bound<'_, PyDict>) -> PyResult<String> {
+fn update(
+    py: Python<'_>,
+    path: PathBuf,
+    change: Py<PyAny>,
+    options: &Bound<'_, PyDict>,
+) -> PyResult<String> {
     let commit = commit_options(&path, options)?;
     let raised: Mutex<Option<PyErr>> = Mutex::new(None);
     let result = py.detach(|| {
@@ -607,11 +631,15 @@ impl Lock {
                 {
                     py.check_signals()?;
                 }
-                Err(error) if error.step() == atio::Step::Lock && error.kind() == atio::ErrorKind::Conflict => {
+                Err(error)
+                    if error.step() == atio::Step::Lock
+                        && error.kind() == atio::ErrorKind::Conflict =>
+                {
                     // Say the whole wait, not the last slice.
-                    let message = error
-                        .message()
-                        .replacen(&format!("{slice:?}"), &format!("{timeout:?}"), 1);
+                    let message =
+                        error
+                            .message()
+                            .replacen(&format!("{slice:?}"), &format!("{timeout:?}"), 1);
                     return Err(to_py(&atio::Error::new(
                         error.kind(),
                         error.step(),
@@ -643,10 +671,12 @@ impl Lock {
 
 /// Whether `path` names a directory target: a local directory or an object prefix (`…/`).
 fn is_directory(path: &Path) -> PyResult<bool> {
-    Ok(match atio::Location::parse(path).map_err(|error| to_py(&error))? {
-        atio::Location::Local(path) => path.is_dir(),
-        atio::Location::Object(url) => url.is_prefix(),
-    })
+    Ok(
+        match atio::Location::parse(path).map_err(|error| to_py(&error))? {
+            atio::Location::Local(path) => path.is_dir(),
+            atio::Location::Object(url) => url.is_prefix(),
+        },
+    )
 }
 
 /// `atio.verify`: a file against its marker, or a directory against its manifest. Returns the
