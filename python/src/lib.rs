@@ -230,7 +230,11 @@ impl Reader {
 
     fn next_source_batch(&mut self, py: Python<'_>) -> PyResult<Option<RecordBatch>> {
         match &mut self.source {
-            Source::Stream(stream) => match py.detach(|| stream.next()) {
+            Source::Stream(stream) => match py.detach(|| {
+                stream
+                    .next()
+                    .map(|batch| batch.and_then(|batch| unview(batch, &self.schema)))
+            }) {
                 None => Ok(None),
                 Some(Ok(batch)) => Ok(Some(batch)),
                 // A Python source (a generator behind a pyarrow reader) that Ctrl-C stopped
@@ -391,8 +395,59 @@ fn open_source(
         return Ok((source, schema));
     }
     let stream = RecordBatchStreamReader::from_pyarrow_bound(data)?;
-    let schema = stream.schema();
+    let schema = unviewed(&stream.schema());
     Ok((Source::Stream(stream), schema))
+}
+
+/// The schema with top-level `string_view`/`binary_view` columns (what polars exports for its
+/// strings) as `large_utf8`/`large_binary`: same values, and the host serialises and the encoders
+/// read the offset layout several times faster (1M 16-character strings: 1.7 s → 0.3 s to
+/// Parquet). Nested view types are passed through as they are.
+fn unviewed(schema: &SchemaRef) -> SchemaRef {
+    if !schema
+        .fields()
+        .iter()
+        .any(|field| matches!(field.data_type(), DataType::Utf8View | DataType::BinaryView))
+    {
+        return schema.clone();
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let data_type = match field.data_type() {
+                DataType::Utf8View => DataType::LargeUtf8,
+                DataType::BinaryView => DataType::LargeBinary,
+                other => other.clone(),
+            };
+            field.as_ref().clone().with_data_type(data_type)
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` in `schema` (from [`unviewed`]): view columns cast to their offset counterparts.
+fn unview(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow::compute::cast(column, field.data_type())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
 }
 
 /// The `atio::Error` of a failed write, or the Python exception that stopped its input.
