@@ -95,15 +95,13 @@ fn main() {
 fn build_guests(guest_dir: &Path, target_dir: &Path) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command
-        .current_dir(guest_dir)
-        .args([
-            "build",
-            "--release",
-            "--workspace",
-            "--target",
-            "wasm32-wasip2",
-        ]);
+    command.current_dir(guest_dir).args([
+        "build",
+        "--release",
+        "--workspace",
+        "--target",
+        "wasm32-wasip2",
+    ]);
     if zstd_requested() {
         // zstd is C: compiling it for wasm32-wasip2 needs clang, freestanding.
         command.args(["--features", "atio-format-parquet/zstd"]);

@@ -60,10 +60,10 @@ fn to_py(error: &atio::Error) -> PyErr {
 fn os_errno(error: &atio::Error) -> Option<i32> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
     while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if let Some(code) = io.raw_os_error() {
-                return Some(code);
-            }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && let Some(code) = io.raw_os_error()
+        {
+            return Some(code);
         }
         source = cause.source();
     }
@@ -344,7 +344,7 @@ fn numpy_batch(
     columns: usize,
 ) -> Result<RecordBatch, ArrowError> {
     let row_bytes = width * columns;
-    if bytes.len() % row_bytes != 0 {
+    if !bytes.len().is_multiple_of(row_bytes) {
         return Err(ArrowError::InvalidArgumentError(format!(
             "a chunk of {} bytes is not whole rows of {row_bytes} bytes",
             bytes.len()
@@ -633,7 +633,7 @@ fn update(
                 let old = old.map(|bytes| PyBytes::new(py, bytes));
                 change
                     .call1(py, (old,))
-                    .and_then(|new| new.extract::<Vec<u8>>(py).map_err(PyErr::from))
+                    .and_then(|new| new.extract::<Vec<u8>>(py))
             })
             .map_err(|error| {
                 let message = error.to_string();
