@@ -419,6 +419,8 @@ def write(
     plugin: Optional[PathLike] = None,
     rows_per_file: Optional[int] = None,
     if_changed: bool = False,
+    plugin_timeout: Optional[Seconds] = None,
+    plugin_memory: Optional[int] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
 ) -> Any:
     """Encodes ``data`` into ``path`` and commits it atomically; returns a :class:`Report`
@@ -432,7 +434,9 @@ def write(
     ``format`` defaults to the extension's; ``options`` are the encoder's (``{"compression":
     "zstd"}``; ``atio plugins inspect FORMAT`` lists them). ``lock``: ``True`` or a timeout in
     seconds holds the target's lock for the whole write. ``verbose`` logs the steps and their
-    timings on the ``atio`` logger; ``progress`` shows rows, bytes and rate.
+    timings on the ``atio`` logger; ``progress`` shows rows, bytes and rate. ``plugin`` is an
+    encoder component file (``.wasm``) instead of a format; ``plugin_timeout`` (seconds per
+    call) and ``plugin_memory`` (bytes) are the sandbox's limits.
 
     The GIL is released while atio encodes and commits; Ctrl-C raises ``KeyboardInterrupt``
     at the next batch, with the previous content intact and no staging file left.
@@ -455,6 +459,8 @@ def write(
         partition_by=list(partition_by) if partition_by else None,
         rows_per_file=rows_per_file,
         if_changed=if_changed or None,
+        plugin_timeout=_seconds(plugin_timeout) if plugin_timeout is not None else None,
+        plugin_memory=plugin_memory,
     )
     if _is_numpy(data):
         numpy, stream = _numpy_source(data, path, format), None

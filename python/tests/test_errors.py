@@ -181,3 +181,29 @@ def test_full_disk_is_os_error_with_enospc(tmp_path):
         assert staging_files(mount) == []
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+def guest_plugin(name):
+    """A hostile test plugin built with the built-in encoders (host/build.rs), if there."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    target = os.environ.get("ATIO_GUEST_TARGET_DIR") or os.path.join(root, "target", "guest-formats")
+    path = os.path.join(target, "wasm32-wasip2", "release", f"{name}.wasm")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is not built (cargo build builds it)")
+    return path
+
+
+@pytest.mark.parametrize("plugin, message", [
+    ("atio_test_fail_finish", "finish"),
+    ("atio_test_panic", "panic"),
+    ("atio_test_spin", "deadline|timed out|time"),
+])
+def test_failing_plugins_are_plugin_errors_and_leave_the_original(out, plugin, message):
+    path = out / "p.bin"
+    atio.write_bytes(b"original", path)
+    with pytest.raises(atio.PluginError, match=message) as caught:
+        atio.write(table(), path, plugin=guest_plugin(plugin), options=None,
+                   **({"plugin_timeout": 1} if plugin == "atio_test_spin" else {}))
+    assert caught.value.kind == "plugin"
+    assert path.read_bytes() == b"original"
+    assert staging_files(out) == []
