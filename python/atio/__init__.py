@@ -208,7 +208,9 @@ def _options(
     **encoder: Any,
 ) -> dict:
     """The keyword dictionary the extension reads (`commit_options`/`write_options` in
-    python/src/lib.rs); unknown keys are refused there."""
+    python/src/lib.rs); unknown keys are refused there. A new option (say ``threads`` for
+    ``WriteOptions::threads``, ``keep_versions`` for ``Options::keep_versions``) is one keyword in
+    the public function's signature passed on here, and one match arm there."""
     if durability not in ("full", "none"):
         raise InvalidInput(
             f'durability must be "full" or "none", not {durability!r}',
@@ -422,7 +424,7 @@ def write(
     plugin_timeout: Optional[Seconds] = None,
     plugin_memory: Optional[int] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
-) -> Any:
+) -> Union[Report, DatasetReport]:
     """Encodes ``data`` into ``path`` and commits it atomically; returns a :class:`Report`
     (a :class:`DatasetReport` for directory targets).
 
