@@ -179,3 +179,9 @@ def _from_native(
     """Called by the extension to turn an ``atio::Error`` into an exception instance."""
     cls = _class_for(kind, step, message, errno)
     return cls(message, kind=kind, step=step, path=path, hint=hint, errno=errno)
+
+
+# Shown (and pickled) as `atio.Exists`, not `atio._errors.Exists`: the package exports them all.
+for _cls in (Error, *_BY_KIND.values(), Exists, LockTimeout):
+    _cls.__module__ = "atio"
+del _cls
