@@ -724,11 +724,11 @@ def lock(path: PathLike, timeout: Seconds = DEFAULT_LOCK_TIMEOUT) -> TargetLock:
 # Checks and sweeps
 
 
-def verify(path: PathLike) -> dict:
+def verify(path: PathLike, *, storage_options: Optional[Mapping[str, Any]] = None) -> dict:
     """Checks a file against its ``_SUCCESS`` marker (size, content hash), or a directory against
     its manifest (every listed file, no unlisted one). Returns what was verified (with the
     manifest); raises :class:`atio.VerificationError` on any difference or a missing marker."""
-    return json.loads(_atio.verify(os.fspath(path)))
+    return json.loads(_atio.verify(os.fspath(path), _options(storage_options=storage_options)))
 
 
 def clean(

@@ -523,7 +523,8 @@ fn json(value: &impl serde::Serialize) -> PyResult<String> {
 // ---------------------------------------------------------------------------------------------
 // Bytes: open(), write_json, update
 
-/// `atio.write_bytes` (and `write_json`): `data` committed to `path`; the report as JSON.
+/// `atio.write_bytes` (and `write_json`): `data` committed to `path` (a local file, or an
+/// object through `atio::Output`); the report as JSON.
 #[pyfunction]
 fn write_bytes(
     py: Python<'_>,
@@ -533,9 +534,26 @@ fn write_bytes(
 ) -> PyResult<String> {
     let commit = commit_options(&path, options)?;
     let report = py
-        .detach(|| atio::write_bytes(&path, data, &commit))
+        .detach(|| {
+            let mut output = atio::Output::create(&path, &commit)?;
+            let staging = output.staging();
+            std::io::Write::write_all(&mut output, data)
+                .map_err(|error| atio::Error::io(atio::Step::Write, staging, error))?;
+            output.commit()
+        })
         .map_err(|error| to_py(&error))?;
     json(&report)
+}
+
+/// Refuses an object-store URL where only local paths work (locks, read-modify-write, recovery).
+fn local_only(path: &Path, why: &str) -> PyResult<()> {
+    match atio::Location::parse(path).map_err(|error| to_py(&error))? {
+        atio::Location::Local(_) => Ok(()),
+        atio::Location::Object(_) => Err(invalid(
+            path,
+            format!("not supported on object storage: {why}"),
+        )),
+    }
 }
 
 /// A file being written by `atio.open`: an `atio::Output` (local staging file or object upload).
@@ -625,6 +643,7 @@ fn update(
     change: Py<PyAny>,
     options: &Bound<'_, PyDict>,
 ) -> PyResult<String> {
+    local_only(&path, "a read-modify-write holds a local lock file")?;
     let commit = commit_options(&path, options)?;
     let raised: Mutex<Option<PyErr>> = Mutex::new(None);
     let result = py.detach(|| {
@@ -734,20 +753,29 @@ fn is_directory(path: &Path) -> PyResult<bool> {
     )
 }
 
-/// `atio.verify`: a file against its marker, or a directory against its manifest. Returns the
-/// verified manifest as JSON; a mismatch raises `atio.VerificationError`.
+/// `atio.verify`: a file against its marker, or a directory against its manifest (objects and
+/// prefixes with the store options given). Returns what was verified as JSON; a mismatch
+/// raises `atio.VerificationError`.
 #[pyfunction]
-fn verify(py: Python<'_>, path: PathBuf) -> PyResult<String> {
-    if is_directory(&path)? {
-        let verified = py
-            .detach(|| atio::verify_dir(&path))
-            .map_err(|error| to_py(&error))?;
-        return json(&verified);
-    }
-    let verified = py
-        .detach(|| atio::verify(&path))
-        .map_err(|error| to_py(&error))?;
-    json(&verified)
+fn verify(py: Python<'_>, path: PathBuf, options: &Bound<'_, PyDict>) -> PyResult<String> {
+    let store = commit_options(&path, options)?.store;
+    let directory = is_directory(&path)?;
+    let location = atio::Location::parse(&path).map_err(|error| to_py(&error))?;
+    let verified = py.detach(|| -> atio::Result<serde_json::Result<String>> {
+        Ok(match (&location, directory) {
+            (atio::Location::Object(url), true) => {
+                serde_json::to_string(&atio::store::verify_prefix(url, &store)?)
+            }
+            (atio::Location::Object(url), false) => {
+                serde_json::to_string(&atio::store::verify_object(url, &store)?)
+            }
+            (atio::Location::Local(_), true) => serde_json::to_string(&atio::verify_dir(&path)?),
+            (atio::Location::Local(_), false) => serde_json::to_string(&atio::verify(&path)?),
+        })
+    });
+    verified
+        .map_err(|error| to_py(&error))?
+        .map_err(|error| PyRuntimeError::new_err(error.to_string()))
 }
 
 /// `atio.clean`: removes staging files (local) or orphaned run parts (object prefixes).
@@ -778,6 +806,10 @@ fn clean(
 /// `atio.recover`: completes or rolls back an interrupted directory swap.
 #[pyfunction]
 fn recover(py: Python<'_>, path: PathBuf, options: &Bound<'_, PyDict>) -> PyResult<String> {
+    local_only(
+        &path,
+        "an object prefix is committed by its manifest alone: nothing to recover",
+    )?;
     let commit = commit_options(&path, options)?;
     let report = py
         .detach(|| atio::recover_report(&path, &commit))
