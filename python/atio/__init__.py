@@ -207,7 +207,7 @@ def _options(
     storage_options: Optional[Mapping[str, Any]] = None,
     **encoder: Any,
 ) -> dict:
-    """The keyword dictionary the extension reads (`commit_options`/`write_options` in
+    """The keyword dictionary the extension reads (`dataset_options` in
     python/src/lib.rs); unknown keys are refused there. A new option (say ``threads`` for
     ``WriteOptions::threads``, ``keep_versions`` for ``Options::keep_versions``) is one keyword in
     the public function's signature passed on here, and one match arm there."""

@@ -93,16 +93,21 @@ fn seconds(path: &Path, name: &str, value: f64) -> PyResult<Duration> {
     })
 }
 
-/// Commit options from the keyword dictionary `atio/__init__.py` builds (`_options`). Unknown
-/// keys are an error, so a keyword added on one side only is caught by the first test.
-fn commit_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::Options> {
-    let mut commit = atio::Options::default();
+/// Every option, from the keyword dictionary `atio/__init__.py` builds (`_options`), into the
+/// library's nested options: `DatasetOptions` ⊃ `WriteOptions` ⊃ `Options` (+ `StoreOptions`).
+/// One match arm per keyword, so a new one (`threads`, `keep_versions`, …) is one arm here and
+/// one keyword there. Unknown keys are an error, so a keyword added on one side only is caught.
+fn dataset_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::DatasetOptions> {
+    let mut dataset = atio::DatasetOptions::default();
+    let write = &mut dataset.write;
+    let commit = &mut write.commit;
     for (key, value) in options.iter() {
         let key: String = key.extract()?;
         if value.is_none() {
             continue;
         }
         match key.as_str() {
+            // How the commit is done (`atio::Options`).
             "durability" => {
                 let durability: String = value.extract()?;
                 commit.durability = match durability.as_str() {
@@ -135,6 +140,7 @@ fn commit_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::Op
                     commit.lock = Some(seconds(path, "lock", value.extract()?)?);
                 }
             }
+            // Object stores (`atio::StoreOptions`).
             "endpoint" => commit.store.endpoint = Some(value.extract()?),
             "path_style" => commit.store.path_style = value.extract()?,
             "part_size" => commit.store.part_size = value.extract()?,
@@ -142,39 +148,36 @@ fn commit_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::Op
             "retry_timeout" => {
                 commit.store.retry_timeout = seconds(path, "retry_timeout", value.extract()?)?;
             }
-            // Encoder keys, read by `write_options`.
-            "format" | "plugin" | "encoder_options" | "partition_by" | "rows_per_file"
-            | "max_open_files" | "plugin_timeout" | "plugin_memory" => {}
+            // The encoder (`atio::WriteOptions`); `plugin` wins over `format`.
+            "format" => {
+                if !matches!(
+                    write.encoder,
+                    Some(atio::formats::EncoderChoice::PluginFile(_))
+                ) {
+                    write.encoder = Some(atio::formats::EncoderChoice::Format(value.extract()?));
+                }
+            }
+            "plugin" => {
+                write.encoder = Some(atio::formats::EncoderChoice::PluginFile(value.extract()?));
+            }
+            "encoder_options" => write.encoder_options = value.extract()?,
+            "plugin_timeout" => {
+                write.limits.timeout = seconds(path, "plugin_timeout", value.extract()?)?;
+            }
+            "plugin_memory" => write.limits.memory = value.extract()?,
+            // Directory and partitioned writes (`atio::DatasetOptions`).
+            "partition_by" => dataset.partition_by = value.extract()?,
+            "rows_per_file" => dataset.rows_per_file = value.extract()?,
+            "max_open_files" => dataset.max_open_files = value.extract()?,
             other => return Err(invalid(path, format!("unknown option {other:?}"))),
         }
     }
-    Ok(commit)
+    Ok(dataset)
 }
 
-/// Write options (commit + encoder) from the keyword dictionary.
-fn write_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::WriteOptions> {
-    let mut write = atio::WriteOptions {
-        commit: commit_options(path, options)?,
-        ..atio::WriteOptions::default()
-    };
-    let get = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
-        Ok(options.get_item(key)?.filter(|value| !value.is_none()))
-    };
-    if let Some(plugin) = get("plugin")? {
-        write.encoder = Some(atio::formats::EncoderChoice::PluginFile(plugin.extract()?));
-    } else if let Some(format) = get("format")? {
-        write.encoder = Some(atio::formats::EncoderChoice::Format(format.extract()?));
-    }
-    if let Some(encoder_options) = get("encoder_options")? {
-        write.encoder_options = encoder_options.extract()?;
-    }
-    if let Some(timeout) = get("plugin_timeout")? {
-        write.limits.timeout = seconds(path, "plugin_timeout", timeout.extract()?)?;
-    }
-    if let Some(memory) = get("plugin_memory")? {
-        write.limits.memory = memory.extract()?;
-    }
-    Ok(write)
+/// The commit options alone, for calls that write no encoded data.
+fn commit_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::Options> {
+    Ok(dataset_options(path, options)?.write.commit)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,7 +474,7 @@ fn write(
     numpy: Option<&Bound<'_, PyAny>>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    let write_options = write_options(&path, options)?;
+    let dataset = dataset_options(&path, options)?;
     let (source, schema) = open_source(data, numpy)?;
     let feedback = Arc::new(Feedback {
         raised: Mutex::new(None),
@@ -486,29 +489,13 @@ fn write(
         feedback: feedback.clone(),
     };
     if directory {
-        let mut dataset = atio::DatasetOptions {
-            write: write_options,
-            ..atio::DatasetOptions::default()
-        };
-        let get = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
-            Ok(options.get_item(key)?.filter(|value| !value.is_none()))
-        };
-        if let Some(columns) = get("partition_by")? {
-            dataset.partition_by = columns.extract()?;
-        }
-        if let Some(rows) = get("rows_per_file")? {
-            dataset.rows_per_file = rows.extract()?;
-        }
-        if let Some(files) = get("max_open_files")? {
-            dataset.max_open_files = files.extract()?;
-        }
         let result = py.detach(|| atio::write_dataset(&path, reader, &dataset));
         let report = result.map_err(|error| write_error(&error, &feedback))?;
         return json(&report);
     }
     let bytes = &feedback.bytes;
     let result = py.detach(|| {
-        atio::write_with_progress(&path, reader, &write_options, |progress| {
+        atio::write_with_progress(&path, reader, &dataset.write, |progress| {
             bytes.store(progress.bytes, Ordering::Relaxed);
         })
     });
