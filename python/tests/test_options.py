@@ -148,6 +148,18 @@ def test_progress_fallback_line_without_tqdm(out):
     assert "2,000,000 rows" in result.stderr and "rows/s" in result.stderr
 
 
+def test_progress_bar_with_tqdm(out):
+    pytest.importorskip("tqdm")
+    result = run_python("""
+        import sys, numpy as np, pyarrow as pa, atio
+        atio.write(pa.table({"n": np.arange(2_000_000)}), sys.argv[1], progress=True)
+    """, out / "t.csv")
+    assert result.returncode == 0, result.stderr
+    frames = result.stderr.split("\r")
+    assert any("p.csv" in frame or "t.csv" in frame for frame in frames)
+    assert any("/2.00M" in frame and "rows/s" in frame for frame in frames), frames[-3:]
+
+
 def test_progress_callback_sees_every_row(out):
     seen = []
     import numpy as np
