@@ -535,6 +535,8 @@ class AtomicWriter:
                 raise TypeError(f"write() argument must be str, not {type(data).__name__}")
             self._file.write(data.encode(self.encoding))
             return len(data)
+        if isinstance(data, str):
+            raise TypeError("write() argument must be a bytes-like object, not str (open with \"w\")")
         if not isinstance(data, bytes):
             data = bytes(data)
         return self._file.write(data)

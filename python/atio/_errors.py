@@ -57,9 +57,13 @@ class Error(Exception):
         if isinstance(self, OSError):
             code = errno if errno is not None else self.default_errno
             # OSError's own fields, as os functions fill them: errno, strerror, filename.
-            self.errno = code
-            self.strerror = os.strerror(code) if code is not None else message
-            self.filename = path or None
+            fields = {
+                "errno": code,
+                "strerror": os.strerror(code) if code is not None else message,
+                "filename": path or None,
+            }
+            for name, value in fields.items():
+                setattr(self, name, value)
 
     def __str__(self) -> str:
         if self.hint:
