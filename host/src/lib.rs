@@ -46,7 +46,7 @@ pub use commit::dir::{
 pub use commit::interrupt::{interrupt, interrupt_flag, is_interrupted};
 pub use commit::sweep::{CleanOptions, CleanReport, clean};
 pub use commit::versions;
-pub use commit::{AtomicFile, TargetLock, commit_group, new_run_id, write_bytes};
+pub use commit::{AtomicFile, TargetLock, commit_group, lock_target, new_run_id, write_bytes};
 pub use dataset::{
     DatasetOptions, DatasetReport, NULL_PARTITION, escape_partition_value, write_dataset,
 };

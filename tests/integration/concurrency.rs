@@ -335,3 +335,30 @@ fn if_match_on_the_cli_exits_8_on_a_stale_hash() {
     assert!(stderr(&stale).contains("changed"), "{}", stderr(&stale));
     assert_eq!(std::fs::read(dir.path().join("t.txt")).unwrap(), b"v2");
 }
+
+#[test]
+fn lock_target_is_the_lock_writes_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.bin");
+    let held = atio::lock_target(&path, Duration::from_secs(1)).unwrap();
+    assert_eq!(held.path(), dir.path().join(".t.bin.atio-lock"));
+    // A write holding the same lock waits, then times out naming this process.
+    let options = Options {
+        lock: Some(Duration::from_millis(200)),
+        ..Options::default()
+    };
+    let error = atio::write_bytes(&path, b"late", &options).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Conflict);
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{error}"
+    );
+    assert!(atio::lock_target(&path, Duration::ZERO).is_err());
+    drop(held);
+    atio::write_bytes(&path, b"now", &options).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"now");
+    let url = atio::lock_target("s3://bucket/key", Duration::ZERO).unwrap_err();
+    assert_eq!(url.kind(), ErrorKind::InvalidInput);
+}

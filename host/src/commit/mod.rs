@@ -766,6 +766,25 @@ pub fn new_run_id() -> String {
     format!("{millis:012x}-{:016x}", fastrand::u64(..))
 }
 
+/// Takes `path`'s sidecar lock (`.<name>.atio-lock`, the lock `Options::lock` holds for a whole
+/// write) on its own, waiting at most `timeout`, for callers that coordinate a longer
+/// read-modify-write themselves; released when the returned [`TargetLock`] is dropped. A
+/// timeout is a `conflict` error at step `lock` naming the holder. Local paths only. A write of
+/// the same path with `Options::lock` waits for it, in this process too: don't hold both.
+pub fn lock_target(path: impl AsRef<Path>, timeout: std::time::Duration) -> Result<TargetLock> {
+    let path = path.as_ref();
+    if let crate::store::Location::Object(_) = crate::store::Location::parse(path)? {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            Step::Lock,
+            path,
+            "a lock is a local lock file: not supported on object storage",
+        ));
+    }
+    let target = Target::resolve(path, crate::Symlinks::Follow, true)?;
+    TargetLock::acquire(&target.dir, &target.dir_path, &target.name, timeout)
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes(path: impl AsRef<Path>, bytes: &[u8], options: &Options) -> Result<Report> {
     let mut file = AtomicFile::create(path, options)?;
