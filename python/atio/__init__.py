@@ -64,6 +64,10 @@ __all__ = [
     "verify",
     "clean",
     "recover",
+    "versions",
+    "rollback",
+    "tag",
+    "prune",
     "formats",
     "Report",
     "DatasetReport",
@@ -107,7 +111,8 @@ class StepTimings:
 
     setup: float = 0.0
     write: float = 0.0
-    encode: float = 0.0  # part of `write`
+    encode: float = 0.0  # CPU inside encoders, added up over every instance
+    read: float = 0.0  # reading the input (overlaps encoding with several instances)
     fsync: float = 0.0
     rename: float = 0.0
     dir_fsync: float = 0.0
@@ -141,6 +146,12 @@ class Report:
     run_id: str
     timings: StepTimings
     e_tag: Optional[str] = None
+    #: Encoder instances that encoded the file at once (1: one session).
+    instances: Optional[int] = None
+    #: With ``keep_versions``: the version number the replaced content was kept as.
+    kept_version: Optional[int] = None
+    #: With ``keep_versions``: versions removed beyond the limit after this commit.
+    pruned_versions: tuple = ()
 
     @classmethod
     def _from_json(cls, raw: str) -> "Report":
@@ -158,6 +169,9 @@ class Report:
             run_id=data["run_id"],
             timings=StepTimings(**data["timings"]),
             e_tag=data.get("e_tag"),
+            instances=data.get("instances"),
+            kept_version=data.get("kept_version"),
+            pruned_versions=tuple(data.get("pruned_versions") or ()),
         )
 
 
@@ -204,6 +218,7 @@ def _options(
     if_match: Optional[str] = None,
     lock: Union[bool, Seconds] = False,
     follow_symlinks: bool = True,
+    keep_versions: Optional[int] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
     **encoder: Any,
 ) -> dict:
@@ -224,6 +239,7 @@ def _options(
         "no_clobber": bool(no_clobber),
         "if_match": if_match,
         "follow_symlinks": bool(follow_symlinks),
+        "keep_versions": keep_versions,
     }
     if lock is True or lock is False:
         options["lock"] = lock
@@ -423,6 +439,8 @@ def write(
     if_changed: bool = False,
     plugin_timeout: Optional[Seconds] = None,
     plugin_memory: Optional[int] = None,
+    threads: Optional[int] = None,
+    keep_versions: Optional[int] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
 ) -> Union[Report, DatasetReport]:
     """Encodes ``data`` into ``path`` and commits it atomically; returns a :class:`Report`
@@ -438,7 +456,10 @@ def write(
     seconds holds the target's lock for the whole write. ``verbose`` logs the steps and their
     timings on the ``atio`` logger; ``progress`` shows rows, bytes and rate. ``plugin`` is an
     encoder component file (``.wasm``) instead of a format; ``plugin_timeout`` (seconds per
-    call) and ``plugin_memory`` (bytes) are the sandbox's limits.
+    call) and ``plugin_memory`` (bytes) are the sandbox's limits. ``threads``: most encoder
+    instances encoding the file at once (default: the cores available; the file is the same
+    bytes for any number). ``keep_versions``: keep the content this write replaces as a
+    version (at most that many; see :func:`versions`, :func:`rollback`).
 
     The GIL is released while atio encodes and commits; Ctrl-C raises ``KeyboardInterrupt``
     at the next batch, with the previous content intact and no staging file left.
@@ -454,7 +475,9 @@ def write(
         no_clobber=no_clobber,
         if_match=if_match,
         lock=lock,
+        keep_versions=keep_versions,
         storage_options=storage_options,
+        threads=threads,
         format=format,
         plugin=os.fspath(plugin) if plugin is not None else None,
         encoder_options=_encoder_options(options),
@@ -493,12 +516,14 @@ def write_bytes(
     if_match: Optional[str] = None,
     lock: Union[bool, Seconds] = False,
     verbose: bool = False,
+    keep_versions: Optional[int] = None,
     storage_options: Optional[Mapping[str, Any]] = None,
 ) -> Report:
     """Commits ``data`` to ``path`` atomically (staged, fsynced, renamed, manifest)."""
     path = os.fspath(path)
     opts = _options(durability=durability, marker=marker, no_clobber=no_clobber,
-                    if_match=if_match, lock=lock, storage_options=storage_options)
+                    if_match=if_match, lock=lock, keep_versions=keep_versions,
+                    storage_options=storage_options)
     report = Report._from_json(_atio.write_bytes(bytes(data), path, opts))
     if verbose:
         _verbose()
@@ -752,6 +777,32 @@ def recover(path: PathLike) -> dict:
     """Completes or rolls back an interrupted directory swap; returns ``{"path", "recovery",
     "detail"}``."""
     return json.loads(_atio.recover(os.fspath(path), _options()))
+
+
+def versions(path: PathLike) -> dict:
+    """The versions kept for a file or directory written with ``keep_versions``: the target,
+    its store, the current content and each stored version: ``number``, ``current``, ``data``
+    (the stored file) and ``record`` (time, bytes, hash, rows, run id, encoder, tags)."""
+    return json.loads(_atio.versions(os.fspath(path)))
+
+
+def rollback(path: PathLike, *, to: Optional[int] = None, tag: Optional[str] = None,
+             durability: str = "full") -> dict:
+    """Makes a stored version current again: the newest (undo the last versioned write), number
+    ``to``, or the one tagged ``tag``. An atomic commit like any write; the content it replaces
+    is kept as a new version, so a rollback can be rolled back."""
+    return json.loads(_atio.rollback(os.fspath(path), _options(durability=durability), to, tag))
+
+
+def tag(path: PathLike, name: str, *, version: Optional[int] = None, force: bool = False) -> dict:
+    """Names a stored version (the newest unless ``version``); tagged versions are never pruned
+    automatically. ``force`` moves a tag that is already on another version."""
+    return json.loads(_atio.tag(os.fspath(path), name, _options(), version, force))
+
+
+def prune(path: PathLike, keep: int) -> list:
+    """Removes all but the newest ``keep`` untagged versions; returns the numbers removed."""
+    return _atio.prune(os.fspath(path), keep, _options())
 
 
 def formats() -> list:

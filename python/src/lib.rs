@@ -165,6 +165,14 @@ fn dataset_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::D
                 write.limits.timeout = seconds(path, "plugin_timeout", value.extract()?)?;
             }
             "plugin_memory" => write.limits.memory = value.extract()?,
+            "threads" => {
+                let threads: usize = value.extract()?;
+                if threads == 0 {
+                    return Err(invalid(path, "threads must be at least 1".to_owned()));
+                }
+                write.threads = Some(threads);
+            }
+            "keep_versions" => commit.keep_versions = Some(value.extract()?),
             // Directory and partitioned writes (`atio::DatasetOptions`).
             "partition_by" => dataset.partition_by = value.extract()?,
             "rows_per_file" => dataset.rows_per_file = value.extract()?,
@@ -765,6 +773,65 @@ fn verify(py: Python<'_>, path: PathBuf, options: &Bound<'_, PyDict>) -> PyResul
         .map_err(|error| PyRuntimeError::new_err(error.to_string()))
 }
 
+/// `atio.versions`: the versions kept for a file or directory, as JSON.
+#[pyfunction]
+fn versions(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+    let listed = py.detach(|| atio::versions::list(&path));
+    json(&listed.map_err(|error| to_py(&error))?)
+}
+
+/// `atio.rollback`: makes a stored version current again (the newest, `to`, or `tag`).
+#[pyfunction]
+#[pyo3(signature = (path, options, to=None, tag=None))]
+fn rollback(
+    py: Python<'_>,
+    path: PathBuf,
+    options: &Bound<'_, PyDict>,
+    to: Option<u64>,
+    tag: Option<String>,
+) -> PyResult<String> {
+    let options = commit_options(&path, options)?;
+    let selector = match (to, tag) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(&path, "give `to` or `tag`, not both".to_owned()));
+        }
+        (Some(number), None) => atio::versions::Selector::Number(number),
+        (None, Some(tag)) => atio::versions::Selector::Tag(tag),
+        (None, None) => atio::versions::Selector::Newest,
+    };
+    let rolled = py.detach(|| atio::versions::rollback(&path, &selector, &options));
+    json(&rolled.map_err(|error| to_py(&error))?)
+}
+
+/// `atio.tag`: names a stored version (the newest unless `version` is given).
+#[pyfunction]
+#[pyo3(signature = (path, name, options, version=None, force=false))]
+fn tag(
+    py: Python<'_>,
+    path: PathBuf,
+    name: String,
+    options: &Bound<'_, PyDict>,
+    version: Option<u64>,
+    force: bool,
+) -> PyResult<String> {
+    let options = commit_options(&path, options)?;
+    let tagged = py.detach(|| atio::versions::tag(&path, &name, version, force, &options));
+    json(&tagged.map_err(|error| to_py(&error))?)
+}
+
+/// `atio.prune`: keeps the newest `keep` untagged versions; returns the numbers removed.
+#[pyfunction]
+fn prune(
+    py: Python<'_>,
+    path: PathBuf,
+    keep: u32,
+    options: &Bound<'_, PyDict>,
+) -> PyResult<Vec<u64>> {
+    let options = commit_options(&path, options)?;
+    let pruned = py.detach(|| atio::versions::prune(&path, keep, &options));
+    pruned.map_err(|error| to_py(&error))
+}
+
 /// `atio.clean`: removes staging files (local) or orphaned run parts (object prefixes).
 #[pyfunction]
 fn clean(
@@ -818,6 +885,10 @@ fn _atio(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(verify, module)?)?;
     module.add_function(wrap_pyfunction!(clean, module)?)?;
     module.add_function(wrap_pyfunction!(recover, module)?)?;
+    module.add_function(wrap_pyfunction!(versions, module)?)?;
+    module.add_function(wrap_pyfunction!(rollback, module)?)?;
+    module.add_function(wrap_pyfunction!(tag, module)?)?;
+    module.add_function(wrap_pyfunction!(prune, module)?)?;
     module.add_function(wrap_pyfunction!(formats, module)?)?;
     module.add_class::<Output>()?;
     module.add_class::<Lock>()?;
