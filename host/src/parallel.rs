@@ -470,10 +470,15 @@ impl Reader<'_> {
         self.next_part += 1;
         let workers = self.workers.len();
         let runs = if self.plan.split_columns {
+            // Runs cost unevenly (a string column more than its size says): rotating which
+            // worker takes which run evens the load out over the parts.
             column_runs(first, workers)
                 .into_iter()
                 .enumerate()
-                .map(|(worker, columns)| Run { worker, columns })
+                .map(|(run, columns)| Run {
+                    worker: (run + part as usize) % workers,
+                    columns,
+                })
                 .collect()
         } else {
             vec![Run {
