@@ -12,7 +12,7 @@ use crate::input;
 use crate::options::Options;
 use crate::output::Output;
 use crate::parallel;
-use crate::plugin::PluginLimits;
+use crate::plugin::{Plugin, PluginLimits};
 use crate::report::Report;
 
 /// Options for [`write`].
@@ -100,17 +100,16 @@ pub fn write_with_progress(
                 .map(|uploaded| uploaded.load(Ordering::Relaxed));
             on_progress(&progress);
         })?;
-        let mut file = encoded.destination;
-        file.describe(
-            plugin.info.name.clone(),
-            encoded.rows,
-            plugin.encoder_info(),
-            encoded.guest_time,
+        return commit(
+            encoded.destination,
+            &plugin,
+            Encoded {
+                rows: encoded.rows,
+                guest_time: encoded.guest_time,
+                read_time: encoded.read_time,
+                instances: encoded.instances,
+            },
         );
-        let mut report = file.commit()?;
-        report.instances = Some(encoded.instances);
-        report.timings.read = encoded.read_time;
-        return Ok(report);
     }
     let mut session = plugin.open(
         &schema,
@@ -120,7 +119,7 @@ pub fn write_with_progress(
         &target,
     )?;
     let mut progress = Progress::default();
-    let mut read_time = std::time::Duration::ZERO;
+    let mut read_time = Duration::ZERO;
     let mut source = source;
     loop {
         let started = std::time::Instant::now();
@@ -139,15 +138,36 @@ pub fn write_with_progress(
         on_progress(&progress);
     }
     let finished = session.finish::<Output>()?;
-    let mut file = finished.destination;
+    commit(
+        finished.destination,
+        &plugin,
+        Encoded {
+            rows: finished.rows,
+            guest_time: finished.guest_time,
+            read_time,
+            instances: 1,
+        },
+    )
+}
+
+/// What encoding a file took, for its report and manifest.
+struct Encoded {
+    rows: u64,
+    guest_time: Duration,
+    read_time: Duration,
+    instances: usize,
+}
+
+/// Records what produced the bytes, commits them, and reports.
+fn commit(mut file: Output, plugin: &Plugin, encoded: Encoded) -> Result<Report> {
     file.describe(
         plugin.info.name.clone(),
-        finished.rows,
+        encoded.rows,
         plugin.encoder_info(),
-        finished.guest_time,
+        encoded.guest_time,
     );
     let mut report = file.commit()?;
-    report.instances = Some(1);
-    report.timings.read = read_time;
+    report.instances = Some(encoded.instances);
+    report.timings.read = encoded.read_time;
     Ok(report)
 }

@@ -32,24 +32,8 @@ import time
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
-from . import _atio
-from ._errors import (
-    Conflict,
-    Error,
-    Exists,
-    Interrupted,
-    InvalidInput,
-    IoError,
-    LockTimeout,
-    NetworkError,
-    NoSpace,
-    NotFound,
-    PermissionDenied,
-    PluginError,
-    ReadOnly,
-    UnsupportedFormat,
-    VerificationError,
-)
+from . import _atio, _errors
+from ._errors import *  # noqa: F403 (the error classes: _errors.__all__)
 
 __version__: str = _atio.__version__
 
@@ -75,22 +59,8 @@ __all__ = [
     "Encoder",
     "AtomicWriter",
     "TargetLock",
-    "Error",
-    "PermissionDenied",
-    "NotFound",
-    "NoSpace",
-    "ReadOnly",
-    "Conflict",
-    "Exists",
-    "LockTimeout",
-    "UnsupportedFormat",
-    "InvalidInput",
-    "PluginError",
-    "NetworkError",
-    "VerificationError",
-    "Interrupted",
-    "IoError",
 ]
+__all__ += _errors.__all__
 
 logger = logging.getLogger("atio")
 

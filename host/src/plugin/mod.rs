@@ -397,6 +397,23 @@ impl Plugin {
     }
 }
 
+/// `batch` as the next messages of the Arrow IPC stream `ipc` (whose buffer is handed out).
+fn ipc_message(
+    ipc: &mut StreamWriter<Vec<u8>>,
+    batch: &RecordBatch,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    ipc.write(batch).map_err(|error| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            Step::Encode,
+            path,
+            format!("cannot serialise a batch as Arrow IPC: {error}"),
+        )
+    })?;
+    Ok(std::mem::take(ipc.get_mut()))
+}
+
 fn check_contract(version: &str) -> std::result::Result<(), String> {
     let ours = semver_prefix(CONTRACT_VERSION);
     if semver_prefix(version) == ours {
@@ -559,15 +576,7 @@ impl Session {
                 "the encoder session is closed",
             ));
         };
-        self.ipc.write(batch).map_err(|error| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                Step::Encode,
-                &self.path,
-                format!("cannot serialise a batch as Arrow IPC: {error}"),
-            )
-        })?;
-        let mut message = std::mem::take(self.ipc.get_mut());
+        let mut message = ipc_message(&mut self.ipc, batch, &self.path)?;
         self.call(|instance| {
             Instance::exports(&instance.plugin)
                 .session()

@@ -178,15 +178,7 @@ impl PartInstance {
                 "a batch outside a part",
             ));
         };
-        ipc.write(batch).map_err(|error| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                Step::Encode,
-                &self.path,
-                format!("cannot serialise a batch as Arrow IPC: {error}"),
-            )
-        })?;
-        let message = std::mem::take(ipc.get_mut());
+        let message = super::ipc_message(ipc, batch, &self.path)?;
         self.call(|instance, parts, handle| {
             parts
                 .part_encoder()
