@@ -378,6 +378,9 @@ struct CurrentPart {
 struct Run {
     worker: usize,
     columns: Vec<u32>,
+    /// The run's batches, held until the part ends because its worker encodes an earlier run
+    /// of this part first; `None` for the run a worker encodes as the batches come.
+    held: Option<Vec<RecordBatch>>,
 }
 
 /// The caller's side: reads, cuts parts, hands batches to workers.
@@ -429,15 +432,20 @@ impl Reader<'_> {
                 current.rows += now.num_rows() as u64;
                 current.bytes += arrow_bytes(&now);
                 self.rows += now.num_rows() as u64;
-                for run in &current.runs {
+                for run in &mut current.runs {
                     let projected = now
                         .project(&run.columns.iter().map(|&c| c as usize).collect::<Vec<_>>())
                         .expect("run columns are the batch's");
-                    if self.workers[run.worker]
-                        .send(Work::Batch(projected))
-                        .is_err()
-                    {
-                        return Ok(());
+                    match &mut run.held {
+                        Some(held) => held.push(projected),
+                        None => {
+                            if self.workers[run.worker]
+                                .send(Work::Batch(projected))
+                                .is_err()
+                            {
+                                return Ok(());
+                            }
+                        }
                     }
                 }
                 let full = (self.plan.rows > 0 && current.rows >= self.plan.rows)
@@ -469,25 +477,17 @@ impl Reader<'_> {
         let part = self.next_part;
         self.next_part += 1;
         let workers = self.workers.len();
-        let runs = if self.plan.split_columns {
-            // Runs cost unevenly (a string column more than its size says): rotating which
-            // worker takes which run evens the load out over the parts.
-            column_runs(first, workers)
-                .into_iter()
-                .enumerate()
-                .map(|(run, columns)| Run {
-                    worker: (run + part as usize) % workers,
-                    columns,
-                })
-                .collect()
+        let runs = if self.plan.split_columns && workers > 1 {
+            balanced_runs(first, workers)
         } else {
             vec![Run {
                 worker: (part % workers as u64) as usize,
                 columns: (0..first.num_columns() as u32).collect(),
+                held: None,
             }]
         };
         let schema = first.schema();
-        for run in &runs {
+        for run in runs.iter().filter(|run| run.held.is_none()) {
             let projected = Arc::new(
                 schema
                     .project(&run.columns.iter().map(|&c| c as usize).collect::<Vec<_>>())
@@ -511,19 +511,44 @@ impl Reader<'_> {
         Ok(true)
     }
 
-    /// Ends the current part on each of its workers; `false` if the write is stopping.
+    /// Ends the current part on each of its workers, then sends each worker its held runs
+    /// whole; `false` if the write is stopping.
     fn end(&mut self) -> Result<bool> {
         let current = self.current.take().expect("a part is open");
-        let runs = current.runs.len();
-        for (index, run) in current.runs.into_iter().enumerate() {
-            let end = Work::End {
-                part: current.part,
-                run: index,
-                runs,
-                rows: current.rows,
-                columns: run.columns,
-            };
-            if self.workers[run.worker].send(end).is_err() {
+        let count = current.runs.len();
+        let end = |index: usize, run: &Run| Work::End {
+            part: current.part,
+            run: index,
+            runs: count,
+            rows: current.rows,
+            columns: run.columns.clone(),
+        };
+        // Streamed runs first: each worker's queue is in order, so a worker finishes its
+        // streamed run before it starts the runs held for it.
+        for (index, run) in current.runs.iter().enumerate() {
+            if run.held.is_none() && self.workers[run.worker].send(end(index, run)).is_err() {
+                return Ok(false);
+            }
+        }
+        for (index, run) in current.runs.iter().enumerate() {
+            let Some(held) = &run.held else { continue };
+            let schema = held
+                .first()
+                .map(RecordBatch::schema)
+                .expect("a part has rows");
+            let queue = &self.workers[run.worker];
+            let sent = queue
+                .send(Work::Begin {
+                    part: current.part,
+                    columns: run.columns.clone(),
+                    schema,
+                })
+                .is_ok()
+                && held
+                    .iter()
+                    .all(|batch| queue.send(Work::Batch(batch.clone())).is_ok())
+                && queue.send(end(index, run)).is_ok();
+            if !sent {
                 return Ok(false);
             }
         }
@@ -533,11 +558,12 @@ impl Reader<'_> {
 
 /// The Arrow size of a batch's rows (its slices, not the buffers they share).
 fn arrow_bytes(batch: &RecordBatch) -> u64 {
-    batch
-        .columns()
-        .iter()
-        .map(|column| column.to_data().get_slice_memory_size().unwrap_or(0) as u64)
-        .sum()
+    batch.columns().iter().map(arrow_bytes_of).sum()
+}
+
+/// The Arrow size of one column's rows.
+fn arrow_bytes_of(column: &arrow::array::ArrayRef) -> u64 {
+    column.to_data().get_slice_memory_size().unwrap_or(0) as u64
 }
 
 /// `columns` split into at most `runs` runs of consecutive columns with about the same Arrow
@@ -546,7 +572,7 @@ fn column_runs(batch: &RecordBatch, runs: usize) -> Vec<Vec<u32>> {
     let sizes: Vec<u64> = batch
         .columns()
         .iter()
-        .map(|column| column.to_data().get_slice_memory_size().unwrap_or(0) as u64 + 1)
+        .map(|column| arrow_bytes_of(column) + 1)
         .collect();
     let runs = runs.clamp(1, sizes.len().max(1));
     let total: u64 = sizes.iter().sum();
@@ -606,6 +632,47 @@ impl<W: Write> Placer<'_, W> {
         self.written.store(after, Ordering::Relaxed);
         Some(())
     }
+}
+
+/// Runs per instance a part is split into before they are spread over the instances.
+const RUNS_PER_WORKER: usize = 3;
+
+/// `first`'s columns as runs of consecutive columns (about `RUNS_PER_WORKER` per worker, of
+/// about the same Arrow size), each given to the least loaded worker, largest first (LPT), so
+/// that one expensive column does not leave the others idle. A worker's first run in file order
+/// streams; its other runs are held and sent whole when the part ends.
+fn balanced_runs(first: &RecordBatch, workers: usize) -> Vec<Run> {
+    let groups = column_runs(first, workers * RUNS_PER_WORKER);
+    let size = |columns: &[u32]| -> u64 {
+        columns
+            .iter()
+            .map(|&c| arrow_bytes_of(first.column(c as usize)) + 1)
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(size(&groups[index])));
+    let mut load = vec![0u64; workers];
+    let mut owner = vec![0usize; groups.len()];
+    for index in order {
+        let worker = (0..workers)
+            .min_by_key(|&worker| (load[worker], worker))
+            .expect("at least one worker");
+        load[worker] += size(&groups[index]);
+        owner[index] = worker;
+    }
+    let mut streamed = vec![false; workers];
+    groups
+        .into_iter()
+        .zip(owner)
+        .map(|(columns, worker)| {
+            let held = std::mem::replace(&mut streamed[worker], true).then(Vec::new);
+            Run {
+                worker,
+                columns,
+                held,
+            }
+        })
+        .collect()
 }
 
 /// The writer: runs in file order as they come (after the head), then the tail from
@@ -724,6 +791,47 @@ mod tests {
             column_runs(&batch(&[1, 1, 1]), 3),
             vec![vec![0], vec![1], vec![2]]
         );
+    }
+
+    #[test]
+    fn balanced_runs_spread_the_load_and_stream_one_run_per_worker() {
+        // The benchmark's shape: two narrow columns, a wide string, a tiny one, another narrow.
+        let first = batch(&[8, 8, 40, 1, 8]);
+        let runs = balanced_runs(&first, 2);
+        let columns: Vec<u32> = runs.iter().flat_map(|run| run.columns.clone()).collect();
+        assert_eq!(
+            columns,
+            vec![0, 1, 2, 3, 4],
+            "every column once, in file order"
+        );
+        let size = |c: u32| arrow_bytes_of(first.column(c as usize));
+        let load = |worker: usize| -> u64 {
+            runs.iter()
+                .filter(|run| run.worker == worker)
+                .flat_map(|run| &run.columns)
+                .map(|&c| size(c))
+                .sum()
+        };
+        // Better than the best split into two runs of consecutive columns.
+        let total: u64 = (0..5).map(size).sum();
+        let best_consecutive = (1..5)
+            .map(|cut| {
+                let left: u64 = (0..cut).map(size).sum();
+                left.max(total - left)
+            })
+            .min()
+            .unwrap();
+        assert!(
+            load(0).max(load(1)) < best_consecutive,
+            "{} / {}",
+            load(0),
+            load(1)
+        );
+        for worker in 0..2 {
+            let mine: Vec<&Run> = runs.iter().filter(|run| run.worker == worker).collect();
+            assert!(mine[0].held.is_none(), "a worker's first run streams");
+            assert!(mine[1..].iter().all(|run| run.held.is_some()));
+        }
     }
 
     #[test]
