@@ -3,8 +3,10 @@
 //!
 //! Threads, all scoped (joined before [`encode`] returns, so none outlives the staging file):
 //! - the caller reads the input and cuts it into parts as the encoder's plan says (rows, Arrow
-//!   bytes); where the plan allows, a part is split into runs of consecutive columns, one per
-//!   worker (Parquet's column chunks), else parts go round-robin to the workers;
+//!   bytes); where the plan allows, a part is split into runs of consecutive columns (Parquet's
+//!   column chunks), about three per worker, given to the workers largest first — each worker
+//!   streams its first run and gets its other runs whole when the part ends — else parts go
+//!   round-robin to the workers;
 //! - one worker per instance, each with its own deadline, memory cap and store;
 //! - one writer that places the encoded runs in file order (head, parts, tail), asks instance 0
 //!   for the tail, and releases a credit per written part, so at most `2 × workers` parts are
