@@ -645,21 +645,24 @@ const RUNS_PER_WORKER: usize = 3;
 /// streams; its other runs are held and sent whole when the part ends.
 fn balanced_runs(first: &RecordBatch, workers: usize) -> Vec<Run> {
     let groups = column_runs(first, workers * RUNS_PER_WORKER);
-    let size = |columns: &[u32]| -> u64 {
-        columns
-            .iter()
-            .map(|&c| arrow_bytes_of(first.column(c as usize)) + 1)
-            .sum()
-    };
+    let sizes: Vec<u64> = groups
+        .iter()
+        .map(|columns| {
+            columns
+                .iter()
+                .map(|&c| arrow_bytes_of(first.column(c as usize)) + 1)
+                .sum()
+        })
+        .collect();
     let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by_key(|&index| std::cmp::Reverse(size(&groups[index])));
+    order.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
     let mut load = vec![0u64; workers];
     let mut owner = vec![0usize; groups.len()];
     for index in order {
         let worker = (0..workers)
             .min_by_key(|&worker| (load[worker], worker))
             .expect("at least one worker");
-        load[worker] += size(&groups[index]);
+        load[worker] += sizes[index];
         owner[index] = worker;
     }
     let mut streamed = vec![false; workers];

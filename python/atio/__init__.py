@@ -193,9 +193,8 @@ def _options(
     **encoder: Any,
 ) -> dict:
     """The keyword dictionary the extension reads (`dataset_options` in
-    python/src/lib.rs); unknown keys are refused there. A new option (say ``threads`` for
-    ``WriteOptions::threads``, ``keep_versions`` for ``Options::keep_versions``) is one keyword in
-    the public function's signature passed on here, and one match arm there."""
+    python/src/lib.rs); unknown keys are refused there. A new option is one keyword in the
+    public function's signature passed on here, and one match arm there."""
     if durability not in ("full", "none"):
         raise InvalidInput(
             f'durability must be "full" or "none", not {durability!r}',

@@ -1187,34 +1187,15 @@ pub fn tag(
             )
         })?,
     };
-    let store = Store::open(&Place::of(target), Step::Tag)?
-        .ok_or_else(|| no_store(&Place::of(target), Step::Tag))?;
-    let mut record = select(
-        &store,
-        &Place::of(target),
-        &Selector::Number(number),
-        Step::Tag,
-    )?;
-    let mut moved_from = None;
-    for other in holders {
-        let mut other_record = store.read_record(other, Step::Tag)?;
-        other_record.tags.retain(|candidate| candidate != tag);
-        store.rewrite_record(&other_record, fsync, Step::Tag)?;
-        moved_from = Some(other);
-    }
-    if !record.tags.iter().any(|candidate| candidate == tag) {
-        record.tags.push(tag.to_owned());
-        store.rewrite_record(&record, fsync, Step::Tag)?;
-    }
-    Ok(TagReport {
-        version: number,
-        tag: tag.to_owned(),
-        moved_from,
-    })
+    // The holders were checked before the current content was kept: `tag_in` now moves the
+    // tag (when forced) and sets it.
+    let place = Place::of(target);
+    let store = Store::open(&place, Step::Tag)?.ok_or_else(|| no_store(&place, Step::Tag))?;
+    tag_in(&store, &place, tag, number, force, fsync)
 }
 
-/// Tags the stored version `number` (a directory's): refused if another version has the tag,
-/// unless `force` moves it.
+/// Tags the stored version `number`: refused if another version has the tag, unless `force`
+/// moves it.
 fn tag_in(
     store: &Store,
     place: &Place,

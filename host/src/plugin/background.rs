@@ -57,6 +57,8 @@ enum Command {
 /// A [`Session`] encoding on its own thread; finishing hands back its destination `W`.
 /// Dropped unfinished, it stops the thread, which aborts the session (discarding the output).
 pub struct BackgroundSession<W> {
+    /// The output's path, for errors.
+    path: std::path::PathBuf,
     batches: Option<SyncSender<Command>>,
     thread: Option<JoinHandle<Result<Finished<W>>>>,
 }
@@ -94,6 +96,7 @@ impl<W: Destination> BackgroundSession<W> {
             })
             .map_err(|error| Error::io(Step::Encode, &path, error))?;
         Ok(Self {
+            path,
             batches: Some(batches),
             thread: Some(thread),
         })
@@ -113,7 +116,7 @@ impl<W: Destination> BackgroundSession<W> {
             Error::new(
                 ErrorKind::Plugin,
                 Step::Encode,
-                "",
+                &self.path,
                 "the encoder session stopped early",
             )
         }))
@@ -134,7 +137,7 @@ impl<W: Destination> BackgroundSession<W> {
             Error::new(
                 ErrorKind::Plugin,
                 Step::Encode,
-                "",
+                &self.path,
                 "the encoder session already ended",
             )
         })?;
@@ -142,7 +145,7 @@ impl<W: Destination> BackgroundSession<W> {
             Err(Error::new(
                 ErrorKind::Plugin,
                 Step::Encode,
-                "",
+                &self.path,
                 "the encoder session's thread panicked",
             ))
         })

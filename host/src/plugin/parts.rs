@@ -90,14 +90,7 @@ impl Plugin {
             Ok(parts) => parts,
             Err(error) => return Err(instance.trap(error, Step::Encode, path)),
         };
-        let schema_message = ipc_stream(schema, path)?.into_inner().map_err(|error| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                Step::Encode,
-                path,
-                format!("cannot serialise the schema as Arrow IPC: {error}"),
-            )
-        })?;
+        let schema_message = std::mem::take(ipc_stream(schema, path)?.get_mut());
         let mut part = PartInstance {
             instance,
             parts,
