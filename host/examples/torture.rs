@@ -1071,7 +1071,7 @@ impl Harness {
             harness.violation(iteration, Scenario::Versions, Violation::Torn(text));
         };
         let listed = match target.parent().is_some_and(Path::exists) {
-            true => match atio::versions::verify(&target) {
+            true => match atio::versions::verify(&target, &atio::Options::default()) {
                 Ok(listed) => listed
                     .versions
                     .into_iter()
@@ -1174,7 +1174,7 @@ impl Harness {
         before: &[(u64, String)],
     ) {
         let name = dir.file_name().unwrap_or_default().to_string_lossy();
-        let listed = match atio::versions::verify(dir) {
+        let listed = match atio::versions::verify(dir, &atio::Options::default()) {
             Ok(listed) => listed
                 .versions
                 .into_iter()
@@ -1373,7 +1373,7 @@ fn stored_versions(target: &Path) -> Result<Vec<(u64, String)>, String> {
     if !target.parent().is_some_and(Path::exists) {
         return Ok(Vec::new());
     }
-    match atio::versions::list(target) {
+    match atio::versions::list(target, &atio::Options::default()) {
         Ok(listed) => Ok(listed
             .versions
             .into_iter()

@@ -93,12 +93,6 @@ pub fn write_dataset(
     options: &DatasetOptions,
 ) -> Result<DatasetReport> {
     let root = root.as_ref();
-    if let Location::Object(_) = Location::parse(root)? {
-        options
-            .write
-            .commit
-            .refuse_versions(root, "object-store directory targets")?;
-    }
     let choice = options
         .write
         .encoder

@@ -81,20 +81,4 @@ impl Options {
     pub(crate) fn versions(&self) -> Option<u32> {
         self.keep_versions.filter(|&keep| keep > 0)
     }
-
-    /// Refuses `keep_versions` for a target kind that cannot keep versions yet (directories,
-    /// object storage), so such a write never silently goes ahead without them.
-    pub(crate) fn refuse_versions(&self, path: &std::path::Path, what: &str) -> crate::Result<()> {
-        if self.versions().is_none() {
-            return Ok(());
-        }
-        Err(crate::Error::new(
-            crate::ErrorKind::InvalidInput,
-            crate::Step::Resolve,
-            path,
-            format!(
-                "--keep-versions is not supported for {what} yet (only single local files keep versions); nothing was written"
-            ),
-        ))
-    }
 }

@@ -748,30 +748,39 @@ def recover(path: PathLike) -> dict:
     return json.loads(_atio.recover(os.fspath(path), _options()))
 
 
-def versions(path: PathLike) -> dict:
-    """The versions kept for a file or directory written with ``keep_versions``: the target,
-    its store, the current content and each stored version: ``number``, ``current``, ``data``
-    (the stored file) and ``record`` (time, bytes, hash, rows, run id, encoder, tags)."""
-    return json.loads(_atio.versions(os.fspath(path)))
+def versions(path: PathLike, *, verify: bool = False,
+             storage_options: Optional[Mapping[str, Any]] = None) -> dict:
+    """The versions kept for a file, directory, object or prefix written with ``keep_versions``:
+    the target, its store, the current content and each stored version: ``number``,
+    ``current``, ``data`` (the stored file or object) and ``record`` (time, bytes, hash, rows,
+    run id, encoder, tags). ``verify`` also checks every version's data against its record
+    (raising :class:`atio.VerificationError` on a difference)."""
+    opts = _options(storage_options=storage_options)
+    return json.loads(_atio.versions(os.fspath(path), opts, verify))
 
 
 def rollback(path: PathLike, *, to: Optional[int] = None, tag: Optional[str] = None,
-             durability: str = "full") -> dict:
+             durability: str = "full",
+             storage_options: Optional[Mapping[str, Any]] = None) -> dict:
     """Makes a stored version current again: the newest (undo the last versioned write), number
     ``to``, or the one tagged ``tag``. An atomic commit like any write; the content it replaces
     is kept as a new version, so a rollback can be rolled back."""
-    return json.loads(_atio.rollback(os.fspath(path), _options(durability=durability), to, tag))
+    opts = _options(durability=durability, storage_options=storage_options)
+    return json.loads(_atio.rollback(os.fspath(path), opts, to, tag))
 
 
-def tag(path: PathLike, name: str, *, version: Optional[int] = None, force: bool = False) -> dict:
+def tag(path: PathLike, name: str, *, version: Optional[int] = None, force: bool = False,
+        storage_options: Optional[Mapping[str, Any]] = None) -> dict:
     """Names a stored version (the newest unless ``version``); tagged versions are never pruned
     automatically. ``force`` moves a tag that is already on another version."""
-    return json.loads(_atio.tag(os.fspath(path), name, _options(), version, force))
+    opts = _options(storage_options=storage_options)
+    return json.loads(_atio.tag(os.fspath(path), name, opts, version, force))
 
 
-def prune(path: PathLike, keep: int) -> list:
+def prune(path: PathLike, keep: int, *,
+          storage_options: Optional[Mapping[str, Any]] = None) -> list:
     """Removes all but the newest ``keep`` untagged versions; returns the numbers removed."""
-    return _atio.prune(os.fspath(path), keep, _options())
+    return _atio.prune(os.fspath(path), keep, _options(storage_options=storage_options))
 
 
 def formats() -> list:

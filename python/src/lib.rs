@@ -773,10 +773,22 @@ fn verify(py: Python<'_>, path: PathBuf, options: &Bound<'_, PyDict>) -> PyResul
         .map_err(|error| PyRuntimeError::new_err(error.to_string()))
 }
 
-/// `atio.versions`: the versions kept for a file or directory, as JSON.
+/// `atio.versions`: the versions kept for a target (checked with `verify`), as JSON.
 #[pyfunction]
-fn versions(py: Python<'_>, path: PathBuf) -> PyResult<String> {
-    let listed = py.detach(|| atio::versions::list(&path));
+fn versions(
+    py: Python<'_>,
+    path: PathBuf,
+    options: &Bound<'_, PyDict>,
+    verify: bool,
+) -> PyResult<String> {
+    let options = commit_options(&path, options)?;
+    let listed = py.detach(|| {
+        if verify {
+            atio::versions::verify(&path, &options)
+        } else {
+            atio::versions::list(&path, &options)
+        }
+    });
     json(&listed.map_err(|error| to_py(&error))?)
 }
 

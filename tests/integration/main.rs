@@ -15,6 +15,7 @@ mod fuzz_corpus;
 mod guest_units;
 mod hostile;
 mod inputs;
+mod object_versions;
 mod objects;
 mod parallel;
 mod partitions;

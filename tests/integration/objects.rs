@@ -18,8 +18,8 @@ use crate::support::{
 const SECRET: &str = "atio-test-secret-never-printed-4f1c";
 
 /// A moto server and its endpoint.
-struct Moto {
-    endpoint: String,
+pub(super) struct Moto {
+    pub(super) endpoint: String,
     _server: LocalServer,
 }
 
@@ -44,20 +44,20 @@ fn start_moto(auth: bool) -> Moto {
 
 /// Whether moto's S3 server can be started; if not, the calling test returns (or, when every
 /// tool is required, fails).
-fn moto_available() -> bool {
+pub(super) fn moto_available() -> bool {
     tool_available("moto_server", "pip install \"moto[server]\"", || {
         probe_command(Command::new("moto_server").arg("--help"))
     })
 }
 
 /// The shared server for every test but the credentials one.
-fn moto() -> &'static Moto {
+pub(super) fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| start_moto(false))
 }
 
 /// A fresh bucket per test, so tests run in parallel without seeing each other.
-fn bucket(name: &str) -> String {
+pub(super) fn bucket(name: &str) -> String {
     let (status, body) = http("PUT", &format!("/{name}"));
     assert_eq!(status, 200, "create bucket {name}: {body:?}");
     name.to_owned()
@@ -107,7 +107,7 @@ fn http(method: &str, target: &str) -> (u16, Vec<u8>) {
 }
 
 /// The object's bytes, or `None` when it does not exist.
-fn get(bucket: &str, key: &str) -> Option<Vec<u8>> {
+pub(super) fn get(bucket: &str, key: &str) -> Option<Vec<u8>> {
     match http("GET", &format!("/{bucket}/{key}")) {
         (200, body) => Some(body),
         (404, _) => None,
@@ -116,14 +116,14 @@ fn get(bucket: &str, key: &str) -> Option<Vec<u8>> {
 }
 
 /// Every key in the bucket under `prefix`.
-fn keys(bucket: &str, prefix: &str) -> Vec<String> {
+pub(super) fn keys(bucket: &str, prefix: &str) -> Vec<String> {
     let (status, body) = http("GET", &format!("/{bucket}?list-type=2&prefix={prefix}"));
     assert_eq!(status, 200);
     xml_values(&body, "Key")
 }
 
 /// Multipart uploads started and neither completed nor aborted.
-fn pending_uploads(bucket: &str) -> Vec<String> {
+pub(super) fn pending_uploads(bucket: &str) -> Vec<String> {
     let (status, body) = http("GET", &format!("/{bucket}?uploads"));
     assert_eq!(status, 200);
     xml_values(&body, "UploadId")
@@ -139,7 +139,7 @@ fn xml_values(xml: &[u8], tag: &str) -> Vec<String> {
 }
 
 /// `atio ARGS` against the shared server, with credentials in the environment.
-fn atio_s3(args: &[&str], stdin: &[u8]) -> Output {
+pub(super) fn atio_s3(args: &[&str], stdin: &[u8]) -> Output {
     atio_at(&moto().endpoint, args, stdin)
 }
 
@@ -147,7 +147,7 @@ fn atio_at(endpoint: &str, args: &[&str], stdin: &[u8]) -> Output {
     output_with_stdin(s3_command(endpoint, args), stdin)
 }
 
-fn s3_command(endpoint: &str, args: &[&str]) -> Command {
+pub(super) fn s3_command(endpoint: &str, args: &[&str]) -> Command {
     let mut command = atio();
     command
         .args(args)
@@ -160,7 +160,7 @@ fn s3_command(endpoint: &str, args: &[&str]) -> Command {
 }
 
 #[track_caller]
-fn assert_ok(output: &Output) {
+pub(super) fn assert_ok(output: &Output) {
     assert!(
         output.status.success(),
         "atio failed: {}{}",
@@ -170,7 +170,7 @@ fn assert_ok(output: &Output) {
 }
 
 /// CSV rows: id, name, score, flag.
-fn sample_csv(rows: usize) -> Vec<u8> {
+pub(super) fn sample_csv(rows: usize) -> Vec<u8> {
     let mut csv = b"id,name,score,flag\n".to_vec();
     for row in 0..rows {
         writeln!(csv, "{row},name-{row},{}.5,{}", row % 97, row % 2 == 0).unwrap();

@@ -24,7 +24,7 @@ fn payload(index: usize) -> Vec<u8> {
 
 /// (number, bytes of its data) of every stored version, oldest first.
 fn stored(path: &Path) -> Vec<(u64, Vec<u8>)> {
-    versions::list(path)
+    versions::list(path, &Options::default())
         .unwrap()
         .versions
         .into_iter()
@@ -52,7 +52,7 @@ fn versions_accumulate_and_the_oldest_beyond_n_are_pruned() {
         stored(&path),
         vec![(2, payload(2)), (3, payload(3)), (4, payload(4))]
     );
-    let listed = versions::verify(&path).unwrap();
+    let listed = versions::verify(&path, &Options::default()).unwrap();
     let current = listed.current.unwrap();
     assert_eq!(current.hash.as_deref(), Some(xxh3(&payload(5)).as_str()));
     for version in &listed.versions {
@@ -159,7 +159,7 @@ fn rollback_restores_the_exact_bytes_and_marker_and_can_itself_be_rolled_back() 
     let again = run_atio(dir.path(), &["rollback", "out.parquet", "--to", "1"], b"");
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(stdout(&again).contains("already the current content"));
-    let listed = versions::verify(&path).unwrap();
+    let listed = versions::verify(&path, &Options::default()).unwrap();
     let current: Vec<u64> = listed
         .versions
         .iter()
@@ -178,7 +178,7 @@ fn the_store_holds_hard_links_to_the_replaced_inodes_and_copies_nothing() {
     put(dir.path(), "big.bin", 3, &big);
     let original = std::fs::metadata(&path).unwrap();
     put(dir.path(), "big.bin", 3, b"small");
-    let listed = versions::list(&path).unwrap();
+    let listed = versions::list(&path, &Options::default()).unwrap();
     let kept = std::fs::metadata(&listed.versions[0].data).unwrap();
     assert_eq!(
         (kept.dev(), kept.ino()),
@@ -243,7 +243,7 @@ fn tagged_versions_survive_pruning_and_tags_are_unique() {
         "{}",
         stdout(&output)
     );
-    let listed = versions::list(&path).unwrap();
+    let listed = versions::list(&path, &Options::default()).unwrap();
     let newest = listed.versions.last().unwrap();
     assert!(
         newest.current,
@@ -254,7 +254,7 @@ fn tagged_versions_survive_pruning_and_tags_are_unique() {
     let output = run_atio(dir.path(), &["tag", "t.json", "good", "--delete"], b"");
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        versions::list(&path)
+        versions::list(&path, &Options::default())
             .unwrap()
             .versions
             .last()
@@ -265,7 +265,7 @@ fn tagged_versions_survive_pruning_and_tags_are_unique() {
     );
     let output = run_atio(dir.path(), &["tag", "t.json", "12"], b"");
     assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
-    versions::verify(&path).unwrap();
+    versions::verify(&path, &Options::default()).unwrap();
     assert_no_leftovers(dir.path());
 }
 
@@ -428,7 +428,7 @@ fn clean_removes_half_made_store_entries_and_nothing_complete() {
         stored(&path),
         vec![(1, b"one".to_vec()), (2, b"two".to_vec())]
     );
-    versions::verify(&path).unwrap();
+    versions::verify(&path, &Options::default()).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), b"three");
 }
 
@@ -470,7 +470,7 @@ fn concurrent_writers_and_rollbacks_serialise() {
         (writer.join().unwrap(), roller.join().unwrap())
     });
     atio::verify(&path).unwrap();
-    let listed = versions::verify(&path).unwrap();
+    let listed = versions::verify(&path, &Options::default()).unwrap();
     // One version per commit that replaced content, numbered without gaps or repeats.
     let numbers: Vec<u64> = listed
         .versions
@@ -552,7 +552,7 @@ fn a_partition_rerun_then_rollback_restores_exactly_the_old_set_of_files() {
     let bad1 = tree(&day1);
     assert_eq!(bad1.len(), 2, "{:?}", bad1.keys());
     assert_eq!(tree(&day2), good2);
-    let listed = versions::verify(&day1).unwrap();
+    let listed = versions::verify(&day1, &Options::default()).unwrap();
     assert_eq!(listed.versions.len(), 1);
     assert!(!listed.versions[0].current);
     assert_eq!(listed.versions[0].record.rows, Some(3));
@@ -561,7 +561,10 @@ fn a_partition_rerun_then_rollback_restores_exactly_the_old_set_of_files() {
         "the kept tree itself"
     );
     assert!(
-        versions::list(&day2).unwrap().versions.is_empty(),
+        versions::list(&day2, &Options::default())
+            .unwrap()
+            .versions
+            .is_empty(),
         "day 2 was not re-run"
     );
 
@@ -607,7 +610,7 @@ fn a_partition_rerun_then_rollback_restores_exactly_the_old_set_of_files() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(tree(&day1), good1);
     atio::verify_dir(&day1).unwrap();
-    versions::verify(&day1).unwrap();
+    versions::verify(&day1, &Options::default()).unwrap();
     assert_no_leftovers(dir.path());
 }
 
@@ -642,7 +645,7 @@ fn a_directory_target_keeps_its_replaced_tree() {
     assert_eq!(done.dir_report.unwrap().kept_version, Some(4));
     assert_eq!(tree(&flat), third, "the third run's files and manifest");
     atio::verify_dir(&flat).unwrap();
-    let listed = versions::verify(&flat).unwrap();
+    let listed = versions::verify(&flat, &Options::default()).unwrap();
     let numbers: Vec<u64> = listed
         .versions
         .iter()
@@ -719,7 +722,13 @@ fn a_corrupted_version_is_reported_and_never_rolled_back_to() {
         );
         assert_eq!(std::fs::read(&path).unwrap(), b"third content");
         atio::verify(&path).unwrap();
-        assert_eq!(versions::list(&path).unwrap().versions.len(), 2);
+        assert_eq!(
+            versions::list(&path, &Options::default())
+                .unwrap()
+                .versions
+                .len(),
+            2
+        );
         assert_no_leftovers(dir.path());
     }
 }

@@ -7,17 +7,14 @@ use anyhow::Result;
 use atio::versions::{self, Selector};
 
 use super::args::Cli;
-use super::commands::local_only;
 use super::output;
 
-const LOCAL: &str = "versions are kept for local files only";
-
 pub fn list(path: &Path, verify: bool, cli: &Cli) -> Result<ExitCode> {
-    local_only(path, LOCAL)?;
+    let options = cli.global.options();
     let listed = if verify {
-        versions::verify(path)
+        versions::verify(path, &options)
     } else {
-        versions::list(path)
+        versions::list(path, &options)
     };
     let listed = match listed {
         Ok(listed) => listed,
@@ -91,7 +88,6 @@ pub fn list(path: &Path, verify: bool, cli: &Cli) -> Result<ExitCode> {
 }
 
 pub fn rollback(path: &Path, selector: &Selector, cli: &Cli) -> Result<ExitCode> {
-    local_only(path, LOCAL)?;
     let done = versions::rollback(path, selector, &cli.global.options())?;
     if cli.global.json {
         println!("{}", serde_json::to_string(&done)?);
@@ -144,7 +140,6 @@ pub fn tag(
     delete: bool,
     cli: &Cli,
 ) -> Result<ExitCode> {
-    local_only(path, LOCAL)?;
     let options = cli.global.options();
     if delete {
         let version = versions::untag(path, name, &options)?;
@@ -174,7 +169,6 @@ pub fn tag(
 }
 
 pub fn prune(path: &Path, keep: u32, cli: &Cli) -> Result<ExitCode> {
-    local_only(path, LOCAL)?;
     let pruned = versions::prune(path, keep, &cli.global.options())?;
     if cli.global.json {
         println!("{}", serde_json::json!({"path": path, "pruned": pruned}));

@@ -47,6 +47,7 @@ use crate::error::{Error, ErrorKind, IoContext, Result, Step};
 use crate::manifest::{self, DirManifest, Manifest};
 use crate::options::{Options, Symlinks};
 use crate::report::{EncoderInfo, Report};
+use crate::store::Location;
 
 use super::fs::{self, Target};
 use super::lock::{PublishLock, TargetLock};
@@ -103,6 +104,70 @@ pub struct VersionRecord {
     /// `hash` are its files' total size and [`crate::commit::dir::dir_hash`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir_manifest: Option<DirManifest>,
+    /// Being pruned (object stores only: marked before its data is deleted, so a concurrent tag
+    /// cannot land on a version that is going away). Never listed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pruning: bool,
+}
+
+impl VersionRecord {
+    /// The record of a file's content (`bytes`, `hash`), with the `_SUCCESS` manifest that
+    /// described it, if one did.
+    pub(crate) fn of_file(
+        number: u64,
+        name: &str,
+        bytes: u64,
+        hash: String,
+        manifest: Option<Manifest>,
+        kept_by: &str,
+        tags: &[String],
+    ) -> Self {
+        let provenance = manifest.as_ref().map(|manifest| &manifest.written_by);
+        Self {
+            record_version: RECORD_VERSION,
+            version: number,
+            name: name.to_owned(),
+            bytes,
+            hash,
+            rows: manifest.as_ref().and_then(|manifest| manifest.rows),
+            format: manifest
+                .as_ref()
+                .and_then(|manifest| manifest.format.clone()),
+            encoder: manifest
+                .as_ref()
+                .and_then(|manifest| manifest.encoder.clone()),
+            run_id: provenance.map(|written| written.run_id.clone()),
+            written_at: provenance.map(|written| written.finished_at.clone()),
+            kept_at: manifest::rfc3339(SystemTime::now()),
+            kept_by: kept_by.to_owned(),
+            tags: tags.to_vec(),
+            manifest,
+            dir_manifest: None,
+            pruning: false,
+        }
+    }
+
+    /// The record of a directory's tree, described by its `_SUCCESS` `manifest`.
+    pub(crate) fn of_dir(number: u64, name: &str, manifest: DirManifest, kept_by: &str) -> Self {
+        Self {
+            record_version: RECORD_VERSION,
+            version: number,
+            name: name.to_owned(),
+            bytes: manifest.files.iter().map(|file| file.bytes).sum(),
+            hash: super::dir::dir_hash(&manifest),
+            rows: manifest.rows,
+            format: manifest.format.clone(),
+            encoder: manifest.encoder.clone(),
+            run_id: Some(manifest.written_by.run_id.clone()),
+            written_at: Some(manifest.written_by.finished_at.clone()),
+            kept_at: manifest::rfc3339(SystemTime::now()),
+            kept_by: kept_by.to_owned(),
+            tags: Vec::new(),
+            manifest: None,
+            dir_manifest: Some(manifest),
+            pruning: false,
+        }
+    }
 }
 
 /// One stored version, as listed.
@@ -206,11 +271,11 @@ pub(crate) fn is_store_name(name: &OsStr) -> bool {
         && bytes.ends_with(STORE_SUFFIX.as_bytes())
 }
 
-fn entry_name(number: u64) -> String {
+pub(crate) fn entry_name(number: u64) -> String {
     format!("{number:0NUMBER_WIDTH$}")
 }
 
-fn parse_entry(name: &OsStr) -> Option<u64> {
+pub(crate) fn parse_entry(name: &OsStr) -> Option<u64> {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() > 19 || !bytes.iter().all(u8::is_ascii_digit) {
         return None;
@@ -393,7 +458,7 @@ impl Store {
     }
 }
 
-fn record_json(record: &VersionRecord) -> Vec<u8> {
+pub(crate) fn record_json(record: &VersionRecord) -> Vec<u8> {
     let mut json = serde_json::to_vec_pretty(record).expect("a record always serialises");
     json.push(b'\n');
     json
@@ -551,31 +616,8 @@ pub(crate) fn keep_current(
                 .1
         }
     };
-    let record = VersionRecord {
-        record_version: RECORD_VERSION,
-        version: number,
-        name: target.name.to_string_lossy().into_owned(),
-        bytes,
-        hash,
-        rows: manifest.as_ref().and_then(|manifest| manifest.rows),
-        format: manifest
-            .as_ref()
-            .and_then(|manifest| manifest.format.clone()),
-        encoder: manifest
-            .as_ref()
-            .and_then(|manifest| manifest.encoder.clone()),
-        run_id: manifest
-            .as_ref()
-            .map(|manifest| manifest.written_by.run_id.clone()),
-        written_at: manifest
-            .as_ref()
-            .map(|manifest| manifest.written_by.finished_at.clone()),
-        kept_at: manifest::rfc3339(SystemTime::now()),
-        kept_by: kept_by.to_owned(),
-        tags: tags.to_vec(),
-        manifest,
-        dir_manifest: None,
-    };
+    let name = target.name.to_string_lossy();
+    let record = VersionRecord::of_file(number, &name, bytes, hash, manifest, kept_by, tags);
     entry.publish(&record, fsync)?;
     Ok(Some(number))
 }
@@ -602,23 +644,7 @@ pub(crate) fn keep_tree(
     let entry = StagedEntry::create(&store, number)?;
     rustix::fs::renameat(&**place.dir, tree, &entry.fd, DATA_NAME)
         .at(Step::KeepVersion, &entry.path().join(DATA_NAME))?;
-    let record = VersionRecord {
-        record_version: RECORD_VERSION,
-        version: number,
-        name: place.name.to_string_lossy().into_owned(),
-        bytes: manifest.files.iter().map(|file| file.bytes).sum(),
-        hash: super::dir::dir_hash(&manifest),
-        rows: manifest.rows,
-        format: manifest.format.clone(),
-        encoder: manifest.encoder.clone(),
-        run_id: Some(manifest.written_by.run_id.clone()),
-        written_at: Some(manifest.written_by.finished_at.clone()),
-        kept_at: manifest::rfc3339(SystemTime::now()),
-        kept_by: kept_by.to_owned(),
-        tags: Vec::new(),
-        manifest: None,
-        dir_manifest: Some(manifest),
-    };
+    let record = VersionRecord::of_dir(number, &place.name.to_string_lossy(), manifest, kept_by);
     entry.publish(&record, fsync)?;
     Ok(Some(number))
 }
@@ -714,52 +740,59 @@ fn no_store(place: &Place, step: Step) -> Error {
 /// Finds the version `selector` means.
 fn select(store: &Store, place: &Place, selector: &Selector, step: Step) -> Result<VersionRecord> {
     let numbers = store.numbers(step)?;
-    let listed = || {
-        if numbers.is_empty() {
-            "the store holds no versions".to_owned()
-        } else {
-            format!(
-                "stored versions: {}",
-                numbers
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    };
-    match selector {
-        Selector::Newest => match numbers.last() {
-            Some(&newest) => store.read_record(newest, step),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                step,
-                place.path,
-                format!("no stored version ({})", store.path.display()),
-            )),
-        },
-        Selector::Number(number) if numbers.contains(number) => store.read_record(*number, step),
-        Selector::Number(number) => Err(Error::new(
-            ErrorKind::NotFound,
-            step,
-            place.path,
-            format!("no version {number} ({})", listed()),
-        )),
+    let found = match selector {
+        Selector::Newest => numbers.last().copied(),
+        Selector::Number(number) => numbers.contains(number).then_some(*number),
         Selector::Tag(tag) => {
+            let mut found = None;
             for &number in numbers.iter().rev() {
                 let record = store.read_record(number, step)?;
                 if record.tags.iter().any(|candidate| candidate == tag) {
-                    return Ok(record);
+                    found = Some(number);
+                    break;
                 }
             }
-            Err(Error::new(
-                ErrorKind::NotFound,
-                step,
-                place.path,
-                format!("no version is tagged `{tag}` ({})", listed()),
-            ))
+            found
         }
+    };
+    match found {
+        Some(number) => store.read_record(number, step),
+        None => Err(not_selected(
+            selector,
+            &numbers,
+            place.path,
+            &store.path,
+            step,
+        )),
     }
+}
+
+/// The error for a `selector` that matches none of the stored `numbers` (in `store`).
+pub(crate) fn not_selected(
+    selector: &Selector,
+    numbers: &[u64],
+    path: &Path,
+    store: &Path,
+    step: Step,
+) -> Error {
+    let listed = if numbers.is_empty() {
+        "the store holds no versions".to_owned()
+    } else {
+        format!(
+            "stored versions: {}",
+            numbers
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let message = match selector {
+        Selector::Newest => format!("no stored version ({})", store.display()),
+        Selector::Number(number) => format!("no version {number} ({listed})"),
+        Selector::Tag(tag) => format!("no version is tagged `{tag}` ({listed})"),
+    };
+    Error::new(ErrorKind::NotFound, step, path, message)
 }
 
 /// The current content's facts, from its stat and matching manifest.
@@ -886,14 +919,20 @@ impl Resolved {
 /// Lists the versions kept for the file or directory `path` (a file's symlinks followed), oldest
 /// first, and what it holds now. A target without a store has no versions; a path with neither
 /// is `not-found`.
-pub fn list(path: impl AsRef<Path>) -> Result<Versions> {
+pub fn list(path: impl AsRef<Path>, options: &Options) -> Result<Versions> {
+    if let Location::Object(url) = Location::parse(path.as_ref())? {
+        return crate::store::versions::list(&url, options);
+    }
     list_any(path.as_ref()).map(|(versions, _)| versions)
 }
 
 /// [`list`], then checks every stored version against its record: a file's size and hash, a
 /// directory's tree against its `_SUCCESS` (as `verify_dir` does) and its content hash. The
 /// first mismatch is a `verification` error naming the version.
-pub fn verify(path: impl AsRef<Path>) -> Result<Versions> {
+pub fn verify(path: impl AsRef<Path>, options: &Options) -> Result<Versions> {
+    if let Location::Object(url) = Location::parse(path.as_ref())? {
+        return crate::store::versions::verify(&url, options);
+    }
     let (versions, _shared) = list_any(path.as_ref())?;
     for version in &versions.versions {
         let record = &version.record;
@@ -934,6 +973,9 @@ pub fn rollback(
     selector: &Selector,
     options: &Options,
 ) -> Result<RollbackReport> {
+    if let Location::Object(url) = Location::parse(path.as_ref())? {
+        return crate::store::versions::rollback(&url, selector, options);
+    }
     if is_dir_target(path.as_ref()) {
         return rollback_dir(path.as_ref(), selector, options);
     }
@@ -1083,7 +1125,7 @@ fn rollback_dir(path: &Path, selector: &Selector, options: &Options) -> Result<R
 }
 
 /// Checks a tag name: 1 to 100 characters of letters, digits, `.`, `_`, `-`, not all digits.
-fn check_tag(tag: &str, path: &Path) -> Result<()> {
+pub(crate) fn check_tag(tag: &str, path: &Path) -> Result<()> {
     let valid = !tag.is_empty()
         && tag.len() <= 100
         && tag
@@ -1115,6 +1157,9 @@ pub fn tag(
     force: bool,
     options: &Options,
 ) -> Result<TagReport> {
+    if let Location::Object(url) = Location::parse(path.as_ref())? {
+        return crate::store::versions::tag(&url, tag, version, force, options);
+    }
     let resolved = Resolved::new(path.as_ref(), options.symlinks)?;
     check_tag(tag, &resolved.path)?;
     let Some(target) = &resolved.target else {
@@ -1241,6 +1286,9 @@ fn tag_in(
 
 /// Removes a tag; returns the version that had it (`not-found` when none has).
 pub fn untag(path: impl AsRef<Path>, tag: &str, options: &Options) -> Result<u64> {
+    if let Location::Object(url) = Location::parse(path.as_ref())? {
+        return crate::store::versions::untag(&url, tag, options);
+    }
     let resolved = Resolved::new(path.as_ref(), options.symlinks)?;
     let place = resolved.place();
     let _publish = PublishLock::acquire(&resolved.dir, &resolved.dir_path, false)?;
@@ -1255,6 +1303,9 @@ pub fn untag(path: impl AsRef<Path>, tag: &str, options: &Options) -> Result<u64
 /// Removes untagged versions beyond the newest `keep` (tagged versions always stay); returns
 /// the numbers removed. `keep` 0 removes every untagged version.
 pub fn prune(path: impl AsRef<Path>, keep: u32, options: &Options) -> Result<Vec<u64>> {
+    if let Location::Object(url) = Location::parse(path.as_ref())? {
+        return crate::store::versions::prune(&url, keep, options);
+    }
     let resolved = Resolved::new(path.as_ref(), options.symlinks)?;
     let place = resolved.place();
     let _publish = PublishLock::acquire(&resolved.dir, &resolved.dir_path, false)?;

@@ -22,9 +22,11 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::upload::{ObjectFile, UploadedObject, ignore_not_found};
+use super::versions::{Kept, ObjectVersions};
 use super::{ObjectUrl, Store, block_on, store_error};
 use crate::commit::dir::DirReport;
 use crate::commit::interrupt;
+use crate::commit::versions::VersionRecord;
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::manifest::{self, DirDetails, DirManifest, FileEntry};
 use crate::options::Options;
@@ -50,6 +52,9 @@ pub struct ObjectDir {
     /// Parts published so far: deleted if this run does not commit (also on interrupt).
     published: Arc<Mutex<Vec<ObjectPath>>>,
     committed: bool,
+    /// A rollback: the stored version whose parts were copied back and whose manifest is
+    /// republished.
+    restoring: Option<VersionRecord>,
     _registration: interrupt::Registration,
 }
 
@@ -58,7 +63,6 @@ impl ObjectDir {
     pub fn create(url: ObjectUrl, options: &Options) -> Result<Self> {
         let started_at = SystemTime::now();
         let started = Instant::now();
-        options.refuse_versions(&url.as_path(), "object-store directory targets")?;
         if !options.marker {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
@@ -109,6 +113,7 @@ impl ObjectDir {
             started,
             published,
             committed: false,
+            restoring: None,
             _registration: registration,
         })
     }
@@ -168,11 +173,47 @@ impl ObjectDir {
         Ok(())
     }
 
-    /// Publishes the manifest (the commit point), then deletes what it no longer lists.
+    /// Makes this run the rollback to stored version `record` of `versions`: its parts are
+    /// copied back under the prefix (the ones the current manifest does not already hold), and
+    /// its manifest is what `commit` publishes.
+    pub(crate) fn restore(
+        &mut self,
+        versions: &ObjectVersions,
+        record: &VersionRecord,
+    ) -> Result<()> {
+        let current = self
+            .previous
+            .as_ref()
+            .and_then(|(manifest, _)| manifest.as_ref());
+        let copies = versions.restore_plan(record, current);
+        // Listed before copying: an interrupted or failed restore deletes what it copied.
+        self.published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(copies.iter().map(|(_, to)| to.key().clone()));
+        versions.copy_all(copies.into_iter(), Step::Rollback)?;
+        self.restoring = Some(record.clone());
+        Ok(())
+    }
+
+    fn keeps_versions(&self) -> bool {
+        self.restoring.is_some() || self.options.versions().is_some()
+    }
+
+    /// Publishes the manifest (the commit point), then deletes what it no longer lists. With
+    /// versions kept, the parts the replaced manifest lists are first copied into the version
+    /// store.
     pub fn commit(mut self) -> Result<DirReport> {
         let _span = tracing::debug_span!("commit_prefix", url = %self.url).entered();
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
-        let manifest = self.manifest();
+        let manifest = match self
+            .restoring
+            .as_ref()
+            .and_then(|record| record.dir_manifest.clone())
+        {
+            Some(restored) => restored,
+            None => self.manifest(),
+        };
         if self.options.if_changed
             && let Some((Some(previous), _)) = &self.previous
             && same_data(previous, &manifest)
@@ -190,15 +231,36 @@ impl ObjectDir {
             }),
             None => PutMode::Create,
         };
+        let versions = match self.keeps_versions() {
+            true => Some(ObjectVersions::new(self.store.clone(), &self.url)?),
+            false => None,
+        };
+        let kept = match (&versions, &self.previous) {
+            (Some(versions), Some((Some(previous), _))) => {
+                versions.keep_prefix(previous, &self.run_id)?
+            }
+            _ => None,
+        };
         let publishing = interrupt::publishing()
-            .map_err(|error| Error::io(Step::Publish, manifest_url.as_path(), error))?;
-        let put = block_on(self.store.objects.put_opts(
-            manifest_url.key(),
-            PutPayload::from(manifest.to_json()),
-            PutOptions::from(mode),
-        ));
+            .map_err(|error| Error::io(Step::Publish, manifest_url.as_path(), error));
+        let put = publishing.and_then(|publishing| {
+            let put = block_on(self.store.objects.put_opts(
+                manifest_url.key(),
+                PutPayload::from(manifest.to_json()),
+                PutOptions::from(mode),
+            ))
+            .map_err(|error| store_error(Step::Publish, &manifest_url, error));
+            Ok((publishing, put))
+        });
+        let (publishing, put) = match put {
+            Ok(done) => done,
+            Err(error) => {
+                discard(&versions, &kept);
+                return Err(error);
+            }
+        };
         if let Err(error) = put {
-            let error = store_error(Step::Publish, &manifest_url, error);
+            discard(&versions, &kept);
             drop(publishing);
             let error = if error.kind() == ErrorKind::Conflict {
                 Error::new(
@@ -216,7 +278,21 @@ impl ObjectDir {
         self.committed = true;
         drop(publishing);
         self.sweep(&manifest)?;
-        Ok(self.report(manifest, true, "manifest"))
+        let method = if self.restoring.is_some() {
+            "rollback"
+        } else {
+            "manifest"
+        };
+        let mut report = self.report(manifest, true, method);
+        report.kept_version = kept.map(|kept| kept.number);
+        if let (Some(versions), Some(keep)) = (&versions, self.options.versions()) {
+            // The commit is done: a failed prune is a warning, not a failed write.
+            match versions.prune(keep as usize) {
+                Ok(pruned) => report.pruned_versions = pruned,
+                Err(error) => tracing::warn!("committed, but pruning old versions failed: {error}"),
+            }
+        }
+        Ok(report)
     }
 
     /// Deletes every object under the prefix that `manifest` does not list, except parts of
@@ -280,6 +356,13 @@ impl Drop for ObjectDir {
         {
             tracing::warn!(%error, "could not delete the parts of an uncommitted run");
         }
+    }
+}
+
+/// Removes the version a failed commit kept.
+fn discard(versions: &Option<ObjectVersions>, kept: &Option<Kept>) {
+    if let (Some(versions), Some(kept)) = (versions, kept) {
+        versions.discard(kept);
     }
 }
 

@@ -15,6 +15,7 @@ mod dir;
 mod sweep;
 mod upload;
 mod verify;
+pub(crate) mod versions;
 
 use std::collections::HashMap;
 use std::future::Future;

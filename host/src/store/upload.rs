@@ -13,8 +13,10 @@ use object_store::{
 };
 use tokio::task::JoinSet;
 
+use super::versions::{Kept, ObjectVersions};
 use super::{ObjectUrl, Store, block_on, runtime, store_error};
 use crate::commit::interrupt;
+use crate::commit::versions::VersionRecord;
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::hash::ContentHasher;
 use crate::manifest::{self, Manifest};
@@ -52,6 +54,11 @@ pub struct ObjectFile {
     run_id: String,
     /// A write failed: the content is unknown, so `commit` refuses.
     poisoned: bool,
+    /// A rollback: the stored version this upload restores (its `_SUCCESS` is restored too).
+    restoring: Option<VersionRecord>,
+    /// With versions kept: the ETag of the content this write replaces, kept as a version
+    /// (`Some(None)`: there was none, so the write must create the object).
+    replaces: Option<Option<String>>,
 }
 
 /// A multipart upload in flight.
@@ -106,7 +113,6 @@ impl ObjectFile {
         let started_at = SystemTime::now();
         let started = Instant::now();
         check_options(&url, options)?;
-        options.refuse_versions(&url.as_path(), "object-store targets")?;
         let store = Store::connect(&url, &options.store)?;
         let mut file = Self {
             store,
@@ -126,6 +132,8 @@ impl ObjectFile {
             setup_done: started,
             run_id: crate::commit::new_run_id(),
             poisoned: false,
+            restoring: None,
+            replaces: None,
         };
         if options.no_clobber || options.if_match.is_some() {
             file.check_precondition()?;
@@ -183,10 +191,93 @@ impl ObjectFile {
         self.timings.encode += time;
     }
 
+    /// Makes this upload the rollback to stored version `record` (whose data, at `data`, was
+    /// written into it): refused unless the bytes match the record.
+    pub(crate) fn restore(&mut self, record: VersionRecord, data: &ObjectUrl) -> Result<()> {
+        let hash = self.hasher.finish();
+        if (self.bytes, hash.as_str()) != (record.bytes, record.hash.as_str()) {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                Step::Rollback,
+                data.as_path(),
+                format!(
+                    "stored version {} does not match its record: {} bytes {hash}, recorded {} bytes {}; nothing was changed",
+                    record.version, self.bytes, record.bytes, record.hash
+                ),
+            ));
+        }
+        self.format = record.format.clone();
+        self.rows = record.rows;
+        self.encoder = record.encoder.clone();
+        self.restoring = Some(record);
+        Ok(())
+    }
+
+    fn keeps_versions(&self) -> bool {
+        (self.restoring.is_some() || self.options.versions().is_some()) && !self.options.no_clobber
+    }
+
     /// Publishes the object (completing the upload, or one PUT), then writes `<key>._SUCCESS`.
+    /// With versions kept, the object as it was is first copied into its version store, and the
+    /// publish replaces exactly that content (`If-Match` on its ETag).
     pub fn commit(mut self) -> Result<Report> {
         let _span = tracing::debug_span!("publish", url = %self.url).entered();
         self.timings.write = self.setup_done.elapsed();
+        let versions = if self.keeps_versions() {
+            Some(ObjectVersions::new(self.store.clone(), &self.url)?)
+        } else {
+            None
+        };
+        let kept = match &versions {
+            Some(versions) => self.keep_previous(versions)?,
+            None => None,
+        };
+        let published = self.publish_with_marker();
+        let mut report = match (published, &versions, &kept) {
+            (Ok(report), _, _) => report,
+            (Err(error), Some(versions), Some(kept)) => {
+                versions.discard(kept);
+                return Err(error);
+            }
+            (Err(error), _, _) => return Err(error),
+        };
+        report.kept_version = kept.map(|kept| kept.number);
+        if let (Some(versions), Some(keep)) = (&versions, self.options.versions()) {
+            // The write is done: a failed prune is a warning, not a failed write.
+            match versions.prune(keep as usize) {
+                Ok(pruned) => report.pruned_versions = pruned,
+                Err(error) => tracing::warn!("committed, but pruning old versions failed: {error}"),
+            }
+        }
+        report.timings.total = self.started.elapsed();
+        Ok(report)
+    }
+
+    /// Keeps the object as it is as a version; this write then replaces exactly it.
+    fn keep_previous(&mut self, versions: &ObjectVersions) -> Result<Option<Kept>> {
+        let (kept, e_tag) = versions.keep_object(&self.run_id)?;
+        if let Some(expected) = &self.options.if_match
+            && e_tag.as_deref().map(quoted) != Some(quoted(expected))
+        {
+            if let Some(kept) = &kept {
+                versions.discard(kept);
+            }
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                Step::Compare,
+                self.url.as_path(),
+                format!(
+                    "the object changed: its ETag is {}, not {} (--if-match)",
+                    e_tag.as_deref().unwrap_or("(none: it does not exist)"),
+                    quoted(expected)
+                ),
+            ));
+        }
+        self.replaces = Some(e_tag);
+        Ok(kept)
+    }
+
+    fn publish_with_marker(&mut self) -> Result<Report> {
         let marker_url = self.url.marker();
         // No marker may describe bytes other than the ones beside it: remove the old one first.
         // (Create-only targets do not exist, and a stale marker must stay if one appears now.)
@@ -201,7 +292,18 @@ impl ObjectFile {
         let mut report = self.report(result.e_tag.clone());
         if self.options.marker {
             let stopwatch = Stopwatch::start();
-            let manifest = self.manifest(&report);
+            let manifest = match self
+                .restoring
+                .as_ref()
+                .and_then(|record| record.manifest.clone())
+            {
+                // A rollback restores the version's own manifest, for the new object's ETag.
+                Some(restored) => Manifest {
+                    e_tag: report.e_tag.clone(),
+                    ..restored
+                },
+                None => self.manifest(&report),
+            };
             block_on(
                 self.store
                     .objects
@@ -261,7 +363,8 @@ impl ObjectFile {
             // precondition is checked just before it (see README: the window is one round trip).
             let _publishing = interrupt::publishing()
                 .map_err(|error| Error::io(Step::Publish, self.url.as_path(), error))?;
-            if self.options.no_clobber || self.options.if_match.is_some() {
+            if self.options.no_clobber || self.options.if_match.is_some() || self.replaces.is_some()
+            {
                 self.check_precondition()?;
             }
             let upload = self.upload.as_ref().expect("multipart upload in flight");
@@ -287,6 +390,14 @@ impl ObjectFile {
                 e_tag: Some(quoted(e_tag)),
                 version: None,
             })
+        } else if let Some(replaces) = &self.replaces {
+            match replaces {
+                Some(e_tag) => PutMode::Update(UpdateVersion {
+                    e_tag: Some(e_tag.clone()),
+                    version: None,
+                }),
+                None => PutMode::Create,
+            }
         } else {
             PutMode::Overwrite
         }
@@ -299,6 +410,8 @@ impl ObjectFile {
         }
         let message = if self.options.no_clobber {
             "the object exists and create-only (--no-clobber) was asked for".to_owned()
+        } else if self.options.if_match.is_none() && self.replaces.is_some() {
+            REPLACED_MEANWHILE.to_owned()
         } else {
             format!(
                 "the object changed: its ETag is no longer {} (--if-match)",
@@ -334,6 +447,20 @@ impl ObjectFile {
             return Err(conflict(
                 "the object exists and create-only (--no-clobber) was asked for".into(),
             ));
+        }
+        if self.options.if_match.is_none()
+            && let Some(replaces) = &self.replaces
+        {
+            let same = match (replaces, &current) {
+                (Some(replaces), Some(current)) => quoted(replaces) == quoted(current),
+                (None, None) => true,
+                _ => false,
+            };
+            return if same {
+                Ok(())
+            } else {
+                Err(conflict(REPLACED_MEANWHILE.to_owned()))
+            };
         }
         match (&self.options.if_match, current) {
             (None, _) => Ok(()),
@@ -518,6 +645,9 @@ impl Drop for ObjectFile {
         }
     }
 }
+
+/// Why a versioned write lost its compare-and-swap.
+const REPLACED_MEANWHILE: &str = "another writer replaced the object after this write kept its content as a version; nothing was published";
 
 /// Options that cannot apply to an object store are refused, not ignored.
 fn check_options(url: &ObjectUrl, options: &Options) -> Result<()> {
