@@ -223,3 +223,73 @@ fn racing_create_only_writers_on_azure_have_exactly_one_winner() {
     );
     assert_ok(&atio_az(&["verify", &url], b""));
 }
+
+#[test]
+fn versions_of_blobs_and_partitions_on_azure() {
+    if !azurite_available() {
+        return;
+    }
+    let container = container("atio-versions");
+    let url = format!("az://{container}/out/report.csv");
+    // 12 MiB (multipart) then a small one: the big blob is kept by a server-side copy.
+    let big: Vec<u8> = (0..12u32 << 20).map(|i| (i % 253) as u8).collect();
+    assert_ok(&atio_az(
+        &["put", &url, "--part-size", "5", "--keep-versions", "3"],
+        &big,
+    ));
+    assert_ok(&atio_az(&["put", &url, "--keep-versions", "3"], b"small\n"));
+    let kept = download(&container, "out/.report.csv.atio-versions/000001/data");
+    assert_eq!(xxh3(&kept), xxh3(&big));
+    assert_ok(&atio_az(&["versions", "--verify", &url], b""));
+    let rolled = atio_az(&["rollback", &url, "--part-size", "5"], b"");
+    assert_ok(&rolled);
+    assert_eq!(xxh3(&download(&container, "out/report.csv")), xxh3(&big));
+    assert_ok(&atio_az(&["verify", &url], b""));
+    assert_eq!(
+        download(&container, "out/.report.csv.atio-versions/000002/data"),
+        b"small\n"
+    );
+
+    // A partition re-run, then a rollback: exactly the first run's blobs again.
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("good.csv"), dir.path().join("bad.csv"));
+    std::fs::write(&good, "dt,v\nd1,1\nd1,2\nd1,3\n").unwrap();
+    std::fs::write(&bad, "dt,v\nd1,99\n").unwrap();
+    let root = format!("az://{container}/table/");
+    let write = |input: &std::path::Path| {
+        atio_az(
+            &[
+                "write",
+                input.to_str().unwrap(),
+                &root,
+                "--partition-by",
+                "dt",
+                "--rows-per-file",
+                "2",
+                "--keep-versions",
+                "2",
+            ],
+            b"",
+        )
+    };
+    let partition_blobs = || -> Vec<(String, Vec<u8>)> {
+        blobs(&container)
+            .into_iter()
+            .filter(|blob| blob.starts_with("table/dt=d1/"))
+            .map(|blob| {
+                let bytes = download(&container, &blob);
+                (blob, bytes)
+            })
+            .collect()
+    };
+    assert_ok(&write(&good));
+    let first = partition_blobs();
+    assert_eq!(first.len(), 3, "two parts and _SUCCESS: {first:#?}");
+    assert_ok(&write(&bad));
+    assert_eq!(partition_blobs().len(), 2);
+    let partition = format!("{root}dt=d1/");
+    assert_ok(&atio_az(&["rollback", &partition], b""));
+    assert_eq!(partition_blobs(), first);
+    assert_ok(&atio_az(&["verify", &partition], b""));
+    assert_ok(&atio_az(&["versions", "--verify", &partition], b""));
+}

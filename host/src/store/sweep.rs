@@ -5,7 +5,8 @@
 //! no manifest lists; the partition's next run deletes them, but a partition that is never
 //! written again keeps them (and pays for them) forever. This sweep finds them:
 //!
-//! - only objects whose names parse as run parts are ever candidates; nothing else is touched;
+//! - only objects whose names parse as run parts are ever candidates; nothing else is touched,
+//!   and nothing in a version store (`.NAME.atio-versions/`: kept parts no live manifest lists);
 //! - a part listed by the `_SUCCESS` of its directory or of any directory above it is live;
 //! - an unlisted part younger than the grace period (`older_than`, by its last-modified time)
 //!   may belong to a run still writing, and is kept;
@@ -66,6 +67,7 @@ pub fn clean_prefix(
     let parts: Vec<ObjectMeta> = listed
         .into_iter()
         .filter(|meta| meta.location.filename().is_some_and(is_run_part))
+        .filter(|meta| !super::versions::in_version_store(&meta.location))
         .collect();
 
     let mut manifests = HashMap::new();

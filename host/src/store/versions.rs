@@ -48,7 +48,8 @@ use super::{ObjectDir, ObjectFile, ObjectUrl, Store, block_on, store_error};
 use crate::commit::dir::dir_hash;
 use crate::commit::versions::{
     Current, DATA_NAME, RECORD_NAME, RollbackReport, Selector, TagReport, Version, VersionRecord,
-    Versions, check_tag, entry_name, not_selected, parse_entry, record_json, store_name,
+    Versions, check_tag, entry_name, is_store_name, not_selected, parse_entry, record_json,
+    store_name,
 };
 use crate::error::{Error, ErrorKind, Result, Step};
 use crate::hash::ContentHasher;
@@ -566,6 +567,12 @@ impl ObjectVersions {
             .map(|file| (data.join(&file.path), self.target.join(&file.path)))
             .collect()
     }
+}
+
+/// Whether `key` lies in a version store (sweeps of the live data leave those alone).
+pub(crate) fn in_version_store(key: &ObjectPath) -> bool {
+    key.parts()
+        .any(|part| is_store_name(OsStr::new(part.as_ref())))
 }
 
 /// Whether `listed` holds all of `record`'s data, at the recorded sizes.
