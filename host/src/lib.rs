@@ -15,8 +15,9 @@
 //! - Object storage (`s3://`, `gs://`, `az://`, `memory://`): the same calls take URLs; see
 //!   [`store`] for how an object or a partition prefix is committed without a rename.
 //! - Checks and sweeps: [`verify()`], [`clean`].
-//! - Versions and rollback (local files): `Options::keep_versions` keeps the content a commit
-//!   replaces (hard links, no copy); [`versions`] lists, rolls back, tags and prunes them.
+//! - Versions and rollback: `Options::keep_versions` keeps the content a commit replaces (hard
+//!   links locally, server-side copies on object stores); [`versions`] lists, rolls back, tags
+//!   and prunes them.
 //!
 //! Every call blocks (fsync, rename, uploads). From async code, call atio inside
 //! `tokio::task::spawn_blocking` or a thread of your own: object-store calls run on atio's own

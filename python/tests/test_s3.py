@@ -107,3 +107,33 @@ def test_local_only_calls_refuse_urls(s3, tmp_path, monkeypatch):
     with pytest.raises(atio.InvalidInput, match="object storage"):
         atio.recover("s3://atio-python/table/dt=d1/")
     assert os.listdir(tmp_path) == []
+
+
+def test_versions_of_an_object_and_a_partition_on_s3(s3):
+    client, options = s3
+    url = "s3://atio-python/versioned/data.parquet"
+    for start in (0, 100, 200):
+        frame = pd.DataFrame({"id": range(start, start + 10)})
+        atio.write(frame, url, keep_versions=5, storage_options=options)
+    listed = atio.versions(url, verify=True, storage_options=options)
+    assert [v["number"] for v in listed["versions"]] == [1, 2]
+    # The kept copy, read by boto3: the first write's rows.
+    kept = get(client, "versioned/.data.parquet.atio-versions/000001/data")
+    assert pq.read_table(io.BytesIO(kept))["id"][0].as_py() == 0
+    rolled = atio.rollback(url, to=1, storage_options=options)
+    assert rolled["restored"] == 1
+    assert pq.read_table(io.BytesIO(get(client, "versioned/data.parquet")))["id"][0].as_py() == 0
+    atio.verify(url, storage_options=options)
+    atio.tag(url, "good", storage_options=options)
+    assert atio.prune(url, 0, storage_options=options) == [2, 3]
+
+    table = "s3://atio-python/vtable/"
+    atio.write(pd.DataFrame({"dt": ["d1"] * 3, "v": [1, 2, 3]}), table, partition_by="dt",
+               keep_versions=2, storage_options=options)
+    atio.write(pd.DataFrame({"dt": ["d1"], "v": [99]}), table, partition_by="dt",
+               keep_versions=2, storage_options=options)
+    atio.rollback(table + "dt=d1/", storage_options=options)
+    restored = pd.read_parquet(io.BytesIO(get(client, next(
+        obj["Key"] for obj in client.list_objects_v2(Bucket="atio-python", Prefix="vtable/dt=d1/")
+        ["Contents"] if obj["Key"].endswith(".parquet")))))
+    assert sorted(restored["v"]) == [1, 2, 3]

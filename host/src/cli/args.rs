@@ -56,7 +56,9 @@ pub struct GlobalArgs {
     /// Keep the content a commit replaces as a version (`atio versions`, `atio rollback`), in
     /// the hidden `.<name>.atio-versions/` beside the target (a file's old inode by hard link,
     /// a directory's or partition's old tree moved there: no data copied). Untagged versions
-    /// beyond the newest N are pruned after the commit. Refused (exit 10) for object storage.
+    /// beyond the newest N are pruned after the commit. On object storage: the sibling prefix
+    /// `.<name>.atio-versions/`, kept by server-side copies, the commit then compare-and-swapped
+    /// on the ETag it kept.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep_versions: Option<u32>,
     #[command(flatten)]
@@ -163,10 +165,10 @@ pub enum Command {
     /// Encode INPUT (CSV, JSON lines, Parquet, Arrow IPC) into OUTPUT with a sandboxed encoder,
     /// atomically.
     Write(WriteArgs),
-    /// List the versions kept for a file or directory (--keep-versions): number, when it was
-    /// written, size, rows, hash, run id, tags, and which one is current.
+    /// List the versions kept for a file, directory, object or prefix (--keep-versions):
+    /// number, when it was written, size, rows, hash, run id, tags, and which one is current.
     Versions {
-        /// The file.
+        /// The file or directory, or an object-store URL (a prefix ends with `/`).
         path: PathBuf,
         /// Also check every stored version against its record (size and hash); exit 1 on a
         /// mismatch.
@@ -174,11 +176,12 @@ pub enum Command {
         verify: bool,
     },
     /// Make a stored version current again (default: the newest, i.e. undo the last versioned
-    /// write). A normal atomic commit: the version is hard-linked (no copy), checked against
-    /// its record, renamed into place with its own `_SUCCESS` manifest; the content it replaces
-    /// is kept as a new version, so a rollback can be rolled back.
+    /// write). A normal atomic commit: the version is hard-linked (no copy; on object storage,
+    /// re-uploaded, or a prefix's parts copied back), checked against its record, published
+    /// with its own `_SUCCESS` manifest; the content it replaces is kept as a new version, so a
+    /// rollback can be rolled back.
     Rollback {
-        /// The file.
+        /// The file or directory, or an object-store URL (a prefix ends with `/`).
         path: PathBuf,
         /// The version number to restore (see `atio versions`).
         #[arg(long, value_name = "N", conflicts_with = "tag")]
@@ -191,7 +194,7 @@ pub enum Command {
     /// Tagged versions are never pruned.
     #[command(disable_version_flag = true)]
     Tag {
-        /// The file.
+        /// The file or directory, or an object-store URL (a prefix ends with `/`).
         path: PathBuf,
         /// The tag: letters, digits, `.`, `_`, `-`.
         name: String,
@@ -207,7 +210,7 @@ pub enum Command {
     },
     /// Remove untagged versions beyond the newest N (tagged versions always stay).
     Prune {
-        /// The file.
+        /// The file or directory, or an object-store URL (a prefix ends with `/`).
         path: PathBuf,
         /// How many of the newest versions to keep (0: remove every untagged version).
         #[arg(long, value_name = "N")]

@@ -29,6 +29,10 @@
 //!
 //! Every change to a store happens under the target directory's publish lock, the lock every
 //! commit publishes under, so writers, rollbacks, tags and prunes of one target serialise.
+//!
+//! The public functions take object-store URLs too: those go to `store/versions.rs`, which
+//! keeps the same records with server-side copies and compare-and-swap instead of hard links
+//! and locks.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;

@@ -231,9 +231,10 @@ impl ObjectDir {
             }),
             None => PutMode::Create,
         };
-        let versions = match self.keeps_versions() {
-            true => Some(ObjectVersions::new(self.store.clone(), &self.url)?),
-            false => None,
+        let versions = if self.keeps_versions() {
+            Some(ObjectVersions::new(self.store.clone(), &self.url)?)
+        } else {
+            None
         };
         let kept = match (&versions, &self.previous) {
             (Some(versions), Some((Some(previous), _))) => {
@@ -241,24 +242,19 @@ impl ObjectDir {
             }
             _ => None,
         };
-        let publishing = interrupt::publishing()
-            .map_err(|error| Error::io(Step::Publish, manifest_url.as_path(), error));
-        let put = publishing.and_then(|publishing| {
-            let put = block_on(self.store.objects.put_opts(
-                manifest_url.key(),
-                PutPayload::from(manifest.to_json()),
-                PutOptions::from(mode),
-            ))
-            .map_err(|error| store_error(Step::Publish, &manifest_url, error));
-            Ok((publishing, put))
-        });
-        let (publishing, put) = match put {
-            Ok(done) => done,
+        let publishing = match interrupt::publishing() {
+            Ok(publishing) => publishing,
             Err(error) => {
                 discard(&versions, &kept);
-                return Err(error);
+                return Err(Error::io(Step::Publish, manifest_url.as_path(), error));
             }
         };
+        let put = block_on(self.store.objects.put_opts(
+            manifest_url.key(),
+            PutPayload::from(manifest.to_json()),
+            PutOptions::from(mode),
+        ))
+        .map_err(|error| store_error(Step::Publish, &manifest_url, error));
         if let Err(error) = put {
             discard(&versions, &kept);
             drop(publishing);

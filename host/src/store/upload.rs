@@ -55,7 +55,7 @@ pub struct ObjectFile {
     /// A write failed: the content is unknown, so `commit` refuses.
     poisoned: bool,
     /// A rollback: the stored version this upload restores (its `_SUCCESS` is restored too).
-    restoring: Option<VersionRecord>,
+    restoring: Option<Box<VersionRecord>>,
     /// With versions kept: the ETag of the content this write replaces, kept as a version
     /// (`Some(None)`: there was none, so the write must create the object).
     replaces: Option<Option<String>>,
@@ -209,7 +209,7 @@ impl ObjectFile {
         self.format = record.format.clone();
         self.rows = record.rows;
         self.encoder = record.encoder.clone();
-        self.restoring = Some(record);
+        self.restoring = Some(Box::new(record));
         Ok(())
     }
 
