@@ -351,8 +351,13 @@ impl ObjectVersions {
             } else if entry.complete {
                 skipped += 1;
                 if skipped <= listed.saturating_sub(keep) && entry.record.tags.is_empty() {
-                    pruned.push(entry.record.version);
-                    self.remove_version(entry)?;
+                    let number = entry.record.version;
+                    match self.remove_version(entry) {
+                        Ok(()) => pruned.push(number),
+                        // Its record changed since it was read: a tag landed first, and wins.
+                        Err(error) if error.kind() == ErrorKind::Conflict => {}
+                        Err(error) => return Err(error),
+                    }
                 }
             }
         }
@@ -694,23 +699,21 @@ fn no_versions(versions: &ObjectVersions, step: Step) -> Error {
 }
 
 /// Finds the listed version `selector` means.
-fn select(
+fn select<'a>(
     versions: &ObjectVersions,
-    entries: Vec<Entry>,
+    entries: &'a [Entry],
     selector: &Selector,
     step: Step,
-) -> Result<Entry> {
+) -> Result<&'a Entry> {
     let numbers: Vec<u64> = entries.iter().map(|entry| entry.record.version).collect();
     if numbers.is_empty() {
         return Err(no_versions(versions, step));
     }
     let found = match selector {
-        Selector::Newest => entries.into_iter().next_back(),
-        Selector::Number(number) => entries
-            .into_iter()
-            .find(|entry| entry.record.version == *number),
+        Selector::Newest => entries.last(),
+        Selector::Number(number) => entries.iter().find(|entry| entry.record.version == *number),
         Selector::Tag(tag) => entries
-            .into_iter()
+            .iter()
             .rev()
             .find(|entry| entry.record.tags.iter().any(|candidate| candidate == tag)),
     };
@@ -821,7 +824,9 @@ pub(crate) fn rollback(
 ) -> Result<RollbackReport> {
     let versions = ObjectVersions::connect(url, options)?;
     let entries = versions.complete(Step::Rollback)?;
-    let record = select(&versions, entries, selector, Step::Rollback)?.record;
+    let record = select(&versions, &entries, selector, Step::Rollback)?
+        .record
+        .clone();
     let options = Options {
         if_changed: false,
         ..options.clone()
@@ -944,27 +949,27 @@ pub(crate) fn tag(
             }
         }
     };
+    // As `tag_in` does locally: refused if another version has the tag, unless `force` moves it.
     let entries = versions.complete(Step::Tag)?;
-    let others = holders(&entries, Some(number));
-    if let Some(&other) = others.first()
-        && !force
-    {
-        return Err(refuse(other));
-    }
-    let target = select(&versions, entries, &Selector::Number(number), Step::Tag)?;
+    let target = select(&versions, &entries, &Selector::Number(number), Step::Tag)?;
     let mut moved_from = None;
-    for other in versions.complete(Step::Tag)? {
-        if others.contains(&other.record.version) {
-            let mut record = other.record;
-            record.tags.retain(|candidate| candidate != tag);
-            versions.rewrite(&record, other.e_tag, Step::Tag)?;
-            moved_from = Some(record.version);
+    for other in holders(&entries, Some(number)) {
+        if !force {
+            return Err(refuse(other));
         }
+        let entry = entries
+            .iter()
+            .find(|entry| entry.record.version == other)
+            .expect("a holder is an entry");
+        let mut record = entry.record.clone();
+        record.tags.retain(|candidate| candidate != tag);
+        versions.rewrite(&record, entry.e_tag.clone(), Step::Tag)?;
+        moved_from = Some(other);
     }
     if !target.record.tags.iter().any(|candidate| candidate == tag) {
-        let mut record = target.record;
+        let mut record = target.record.clone();
         record.tags.push(tag.to_owned());
-        versions.rewrite(&record, target.e_tag, Step::Tag)?;
+        versions.rewrite(&record, target.e_tag.clone(), Step::Tag)?;
     }
     Ok(TagReport {
         version: number,
@@ -1000,13 +1005,13 @@ pub(crate) fn untag(url: &ObjectUrl, tag: &str, options: &Options) -> Result<u64
     let entries = versions.complete(Step::Tag)?;
     let entry = select(
         &versions,
-        entries,
+        &entries,
         &Selector::Tag(tag.to_owned()),
         Step::Tag,
     )?;
-    let mut record = entry.record;
+    let mut record = entry.record.clone();
     record.tags.retain(|candidate| candidate != tag);
-    versions.rewrite(&record, entry.e_tag, Step::Tag)?;
+    versions.rewrite(&record, entry.e_tag.clone(), Step::Tag)?;
     Ok(record.version)
 }
 
