@@ -8,7 +8,9 @@ use std::process::{Child, Output, Stdio};
 use atio::versions::{self, Selector};
 use atio::{ErrorKind, ObjectFile, Options};
 
-use crate::objects::{assert_ok, atio_s3, bucket, get, keys, moto, moto_available, s3_command};
+use crate::objects::{
+    assert_ok, atio_s3, bucket, get, http, keys, moto, moto_available, s3_command,
+};
 use crate::support::{stderr, stdout, xxh3};
 
 fn versioned(keep: u32) -> Options {
@@ -349,7 +351,7 @@ fn s3_racing_versioned_writers_keep_exactly_what_they_replace() {
         assert_eq!(output.status.code(), Some(8), "{}", stderr(output));
     }
     // Every stored version verifies, each is the content some commit replaced, and every
-    // content that was replaced is stored once: the start and all winners but the last one.
+    // content that was replaced is stored: the start and all winners but the last one.
     let listed = atio_s3(&["--json", "versions", "--verify", &url], b"");
     assert_ok(&listed);
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
@@ -360,6 +362,8 @@ fn s3_racing_versioned_writers_keep_exactly_what_they_replace() {
         .map(|version| version["record"]["hash"].as_str().unwrap().to_owned())
         .collect();
     stored.sort();
+    // A loser may have kept the same content as the winner did, before it lost.
+    stored.dedup();
     let current = get(&bucket, "hot.txt").unwrap();
     let mut expected: Vec<String> = std::iter::once(b"writer start\n".to_vec())
         .chain(
@@ -448,4 +452,131 @@ fn s3_partition_rerun_then_rollback_restores_the_old_parts() {
     assert_ok(&day2);
     let day2: serde_json::Value = serde_json::from_slice(&day2.stdout).unwrap();
     assert_eq!(day2["versions"].as_array().unwrap().len(), 0);
+}
+
+/// The object's bytes once moto has finished a request a killed client left in flight (moto
+/// can answer 500 while it completes an upload whose client is gone). It must exist.
+fn get_settled(bucket: &str, key: &str) -> Vec<u8> {
+    for _ in 0..50 {
+        match http("GET", &format!("/{bucket}/{key}")) {
+            (200, body) => return body,
+            (status, _) if status >= 500 => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            (status, body) => panic!(
+                "GET {key}: {status} {} (the target must never disappear)",
+                String::from_utf8_lossy(&body)
+            ),
+        }
+    }
+    panic!("GET {key}: moto kept failing");
+}
+
+#[test]
+fn s3_versioned_writes_killed_anywhere_keep_every_replaced_content() {
+    if !moto_available() {
+        return;
+    }
+    let bucket = bucket("objversionkill");
+    let url = format!("s3://{bucket}/big.bin");
+    // 6 MiB: a multipart upload of two 5 MiB-or-less parts, so a kill lands in many steps.
+    let content = |round: u32| -> Vec<u8> {
+        (0..6u32 << 20)
+            .map(|i| ((i ^ round.wrapping_mul(2_654_435_761)) % 251) as u8)
+            .collect()
+    };
+    let put = |round: u32| -> Child {
+        let mut child = s3_command(
+            &moto().endpoint,
+            &["put", &url, "--keep-versions", "100", "--part-size", "5"],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let bytes = content(round);
+        // A killed writer closes the pipe: the feeder's error is expected.
+        std::thread::spawn(move || drop(stdin.write_all(&bytes)));
+        child
+    };
+    let started = std::time::Instant::now();
+    assert!(put(0).wait().unwrap().success());
+    let full = started.elapsed();
+    let mut ever_current = vec![xxh3(&content(0))];
+    let rounds = 16;
+    for round in 1..=rounds {
+        let mut child = put(round);
+        // Kill points spread over the whole write, its keep and publish steps included.
+        std::thread::sleep(full.mul_f64(1.3 * f64::from(round) / f64::from(rounds)));
+        drop(child.kill());
+        child.wait().unwrap();
+        let now = xxh3(&get_settled(&bucket, "big.bin"));
+        // A complete content: this round's, or an earlier one's (a kill can land after the
+        // request that completes an upload was sent: the server may finish it a moment later).
+        let written_yet: Vec<String> = (0..=round).map(|round| xxh3(&content(round))).collect();
+        assert!(
+            written_yet.contains(&now),
+            "round {round}: the target is no complete content"
+        );
+        if !ever_current.contains(&now) {
+            ever_current.push(now);
+        }
+        // Listed versions are immutable: they are all verified once, at the end.
+        assert_ok(&atio_s3(&["versions", &url], b""));
+    }
+    // Every content that was replaced is a listed, verified version; nothing else is.
+    let listed = atio_s3(&["--json", "versions", "--verify", &url], b"");
+    assert_ok(&listed);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let stored: Vec<String> = listed["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|version| version["record"]["hash"].as_str().unwrap().to_owned())
+        .collect();
+    for replaced in &ever_current[..ever_current.len() - 1] {
+        assert!(
+            stored.contains(replaced),
+            "{replaced} was replaced but not kept"
+        );
+    }
+    let written: Vec<String> = (0..=rounds).map(|round| xxh3(&content(round))).collect();
+    let round_of = |hash: &String| written.iter().position(|candidate| candidate == hash);
+    assert!(
+        stored.iter().all(|hash| round_of(hash).is_some()),
+        "stored {:?}, seen current {:?}",
+        stored.iter().map(round_of).collect::<Vec<_>>(),
+        ever_current.iter().map(round_of).collect::<Vec<_>>()
+    );
+    assert!(
+        ever_current.len() > 2,
+        "some kills landed after a publish: {} contents",
+        ever_current.len()
+    );
+    // `clean` removes what killed writers left half-made; every entry left is complete.
+    assert_ok(&atio_s3(
+        &[
+            "clean",
+            "-r",
+            "--older-than",
+            "0s",
+            &format!("s3://{bucket}/"),
+        ],
+        b"",
+    ));
+    let entries = keys(&bucket, ".big.bin.atio-versions/");
+    let numbers: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .map(|key| key.split('/').nth(1).unwrap())
+        .collect();
+    assert_eq!(numbers.len(), stored.len(), "{entries:#?}");
+    for number in numbers {
+        for name in ["data", "record.json"] {
+            let key = format!(".big.bin.atio-versions/{number}/{name}");
+            assert!(entries.contains(&key), "{key} missing: {entries:#?}");
+        }
+    }
+    assert_ok(&atio_s3(&["versions", "--verify", &url], b""));
 }

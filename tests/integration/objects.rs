@@ -68,7 +68,7 @@ pub(super) fn bucket(name: &str) -> String {
 const AUTHORIZATION: &str = "Authorization: AWS4-HMAC-SHA256 Credential=atio-test/20250101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
 
 /// One plain HTTP/1.1 request to moto; (status, body).
-fn http(method: &str, target: &str) -> (u16, Vec<u8>) {
+pub(super) fn http(method: &str, target: &str) -> (u16, Vec<u8>) {
     let address = moto().endpoint.trim_start_matches("http://").to_owned();
     let mut stream = TcpStream::connect(&address).unwrap();
     write!(

@@ -22,7 +22,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::upload::{ObjectFile, UploadedObject, ignore_not_found};
-use super::versions::{Kept, ObjectVersions};
+use super::versions::ObjectVersions;
 use super::{ObjectUrl, Store, block_on, store_error};
 use crate::commit::dir::DirReport;
 use crate::commit::interrupt;
@@ -244,10 +244,7 @@ impl ObjectDir {
         };
         let publishing = match interrupt::publishing() {
             Ok(publishing) => publishing,
-            Err(error) => {
-                discard(&versions, &kept);
-                return Err(Error::io(Step::Publish, manifest_url.as_path(), error));
-            }
+            Err(error) => return Err(Error::io(Step::Publish, manifest_url.as_path(), error)),
         };
         let put = block_on(self.store.objects.put_opts(
             manifest_url.key(),
@@ -255,8 +252,8 @@ impl ObjectDir {
             PutOptions::from(mode),
         ))
         .map_err(|error| store_error(Step::Publish, &manifest_url, error));
+        // A failed publish leaves a kept version as it is (see `ObjectFile::commit`).
         if let Err(error) = put {
-            discard(&versions, &kept);
             drop(publishing);
             let error = if error.kind() == ErrorKind::Conflict {
                 Error::new(
@@ -280,7 +277,7 @@ impl ObjectDir {
             "manifest"
         };
         let mut report = self.report(manifest, true, method);
-        report.kept_version = kept.map(|kept| kept.number);
+        report.kept_version = kept;
         if let (Some(versions), Some(keep)) = (&versions, self.options.versions()) {
             // The commit is done: a failed prune is a warning, not a failed write.
             match versions.prune(keep as usize) {
@@ -352,13 +349,6 @@ impl Drop for ObjectDir {
         {
             tracing::warn!(%error, "could not delete the parts of an uncommitted run");
         }
-    }
-}
-
-/// Removes the version a failed commit kept.
-fn discard(versions: &Option<ObjectVersions>, kept: &Option<Kept>) {
-    if let (Some(versions), Some(kept)) = (versions, kept) {
-        versions.discard(kept);
     }
 }
 

@@ -7,6 +7,9 @@
 //!
 //! - only objects whose names parse as run parts are ever candidates; nothing else is touched,
 //!   and nothing in a version store (`.NAME.atio-versions/`: kept parts no live manifest lists);
+//! - in the version stores found below the prefix (directly below it even without recursion),
+//!   entries left half-made by a killed keeper or pruner, older than the grace period, are
+//!   removed (store/versions.rs `sweep_store`); listed versions are never touched;
 //! - a part listed by the `_SUCCESS` of its directory or of any directory above it is live;
 //! - an unlisted part younger than the grace period (`older_than`, by its last-modified time)
 //!   may belong to a run still writing, and is kept;
@@ -18,7 +21,7 @@
 //! Uploads a crashed run left incomplete are not objects and cannot be listed through
 //! `object_store`; a bucket lifecycle rule (`AbortIncompleteMultipartUpload`) removes them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::SystemTime;
 
 use futures_util::TryStreamExt;
@@ -57,17 +60,29 @@ pub fn clean_prefix(
         .next()
         .is_some()
         .then(|| url.key().clone());
-    let listed: Vec<ObjectMeta> = if options.recursive {
+    let (listed, children): (Vec<ObjectMeta>, Vec<ObjectPath>) = if options.recursive {
         block_on(store.objects.list(prefix.as_ref()).try_collect())
+            .map(|listed| (listed, Vec::new()))
     } else {
-        block_on(store.objects.list_with_delimiter(prefix.as_ref())).map(|listing| listing.objects)
+        block_on(store.objects.list_with_delimiter(prefix.as_ref()))
+            .map(|listing| (listing.objects, listing.common_prefixes))
     }
     .map_err(|error| retag(store_error(Step::Clean, url, error)))?;
+    // Version stores below the prefix (directly under it even without `recursive`).
+    let stores: BTreeSet<ObjectPath> = listed
+        .iter()
+        .filter_map(|meta| super::versions::version_store_of(&meta.location))
+        .chain(
+            children
+                .iter()
+                .filter_map(super::versions::version_store_of),
+        )
+        .collect();
     let now = SystemTime::now();
     let parts: Vec<ObjectMeta> = listed
         .into_iter()
         .filter(|meta| meta.location.filename().is_some_and(is_run_part))
-        .filter(|meta| !super::versions::in_version_store(&meta.location))
+        .filter(|meta| super::versions::version_store_of(&meta.location).is_none())
         .collect();
 
     let mut manifests = HashMap::new();
@@ -110,6 +125,16 @@ pub fn clean_prefix(
         .collect();
     if !options.dry_run {
         delete_keys(&store, url, orphans).map_err(retag)?;
+    }
+    for root in stores {
+        let removed = super::versions::sweep_store(
+            &store,
+            url.with_key(root),
+            options.older_than,
+            options.dry_run,
+        )
+        .map_err(retag)?;
+        report.removed.extend(removed);
     }
     Ok(report)
 }

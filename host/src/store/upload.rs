@@ -13,7 +13,7 @@ use object_store::{
 };
 use tokio::task::JoinSet;
 
-use super::versions::{Kept, ObjectVersions};
+use super::versions::ObjectVersions;
 use super::{ObjectUrl, Store, block_on, runtime, store_error};
 use crate::commit::interrupt;
 use crate::commit::versions::VersionRecord;
@@ -232,16 +232,11 @@ impl ObjectFile {
             Some(versions) => self.keep_previous(versions)?,
             None => None,
         };
-        let published = self.publish_with_marker();
-        let mut report = match (published, &versions, &kept) {
-            (Ok(report), _, _) => report,
-            (Err(error), Some(versions), Some(kept)) => {
-                versions.discard(kept);
-                return Err(error);
-            }
-            (Err(error), _, _) => return Err(error),
-        };
-        report.kept_version = kept.map(|kept| kept.number);
+        // A failed publish leaves a kept version as it is: it is complete, holds content that
+        // was the target, and a concurrent writer may have found it already kept and relied on
+        // it (removing it could lose the version that writer replaced).
+        let mut report = self.publish_with_marker()?;
+        report.kept_version = kept;
         if let (Some(versions), Some(keep)) = (&versions, self.options.versions()) {
             // The write is done: a failed prune is a warning, not a failed write.
             match versions.prune(keep as usize) {
@@ -254,14 +249,11 @@ impl ObjectFile {
     }
 
     /// Keeps the object as it is as a version; this write then replaces exactly it.
-    fn keep_previous(&mut self, versions: &ObjectVersions) -> Result<Option<Kept>> {
+    fn keep_previous(&mut self, versions: &ObjectVersions) -> Result<Option<u64>> {
         let (kept, e_tag) = versions.keep_object(&self.run_id)?;
         if let Some(expected) = &self.options.if_match
             && e_tag.as_deref().map(quoted) != Some(quoted(expected))
         {
-            if let Some(kept) = &kept {
-                versions.discard(kept);
-            }
             return Err(Error::new(
                 ErrorKind::Conflict,
                 Step::Compare,

@@ -18,7 +18,9 @@
 //!   object (ETag E); its hash comes from its `_SUCCESS` when that describes E, else from
 //!   streaming it; claim; server-side copy; check the copy's size and that the object is still
 //!   E; then the write publishes with `If-Match: E`. So the version kept is exactly the content
-//!   replaced, and a concurrent writer makes this one fail with `conflict` (and its entry go).
+//!   replaced, and a concurrent writer makes this one fail with `conflict`. The entry stays even
+//!   then: another writer may have found the content already kept (the newest version with its
+//!   hash is reused, not copied again) and replaced it; only an entry whose keeping failed goes.
 //! - **Keeping a prefix**: before the manifest's compare-and-swap, the parts the old manifest
 //!   lists are copied into the entry; after it, the commit's sweep deletes them from the prefix
 //!   as without versions — a reader that lists the prefix never sees an old run's parts.
@@ -89,15 +91,6 @@ struct Entry {
     complete: bool,
     /// Not complete, and old enough to be a killed keeper's or pruner's leftover.
     abandoned: bool,
-}
-
-/// A version kept by a commit.
-#[derive(Clone, Debug)]
-pub(crate) struct Kept {
-    pub(crate) number: u64,
-    /// Whether this commit made the entry (and removes it if the commit fails), or found the
-    /// content already kept as the newest version.
-    pub(crate) claimed: bool,
 }
 
 impl ObjectVersions {
@@ -172,6 +165,11 @@ impl ObjectVersions {
 
     /// Every entry with a record, oldest first (records deleted meanwhile are skipped).
     fn entries(&self, step: Step) -> Result<Vec<Entry>> {
+        self.entries_abandoned_after(step, HALF_MADE_AGE)
+    }
+
+    /// [`Self::entries`], taking incomplete entries older than `age` to be abandoned.
+    fn entries_abandoned_after(&self, step: Step, age: Duration) -> Result<Vec<Entry>> {
         let listed = self.scan(step)?;
         let numbers: Vec<u64> = listed
             .iter()
@@ -193,9 +191,9 @@ impl ObjectVersions {
             let listed = &listed[&number];
             let complete = !record.pruning && data_complete(&record, listed);
             let abandoned = !complete
-                && listed.record_modified.is_some_and(|modified| {
-                    now.duration_since(modified).unwrap_or_default() > HALF_MADE_AGE
-                });
+                && listed
+                    .record_modified
+                    .is_some_and(|modified| now.duration_since(modified).unwrap_or_default() > age);
             entries.push(Entry {
                 record,
                 e_tag,
@@ -377,7 +375,7 @@ impl ObjectVersions {
     /// Keeps the object as it is now as a new version, before a write replaces it; returns the
     /// version and the ETag the write must replace (`None` when there is no object: the write
     /// must then create it).
-    pub(crate) fn keep_object(&self, kept_by: &str) -> Result<(Option<Kept>, Option<String>)> {
+    pub(crate) fn keep_object(&self, kept_by: &str) -> Result<(Option<u64>, Option<String>)> {
         let Some((size, e_tag, manifest)) = self.object_now(Step::KeepVersion)? else {
             return Ok((None, None));
         };
@@ -394,27 +392,16 @@ impl ObjectVersions {
             None => self.hash_current(&e_tag)?,
         };
         if let Some(number) = self.newest_with(&hash, false)? {
-            return Ok((
-                Some(Kept {
-                    number,
-                    claimed: false,
-                }),
-                Some(e_tag),
-            ));
+            return Ok((Some(number), Some(e_tag)));
         }
         let name = self.target.file_name().unwrap_or_default();
         let record = VersionRecord::of_file(0, name, size, hash, manifest, kept_by, &[]);
         let number = self.claim(record)?;
-        let kept = Kept {
-            number,
-            claimed: true,
-        };
-        let copied = self.copy_current(number, size, &e_tag);
-        if let Err(error) = copied {
-            self.discard(&kept);
+        if let Err(error) = self.copy_current(number, size, &e_tag) {
+            self.discard(number);
             return Err(error);
         }
-        Ok((Some(kept), Some(e_tag)))
+        Ok((Some(number), Some(e_tag)))
     }
 
     /// Copies the object into entry `number` and checks the copy is of `e_tag`'s content.
@@ -480,39 +467,28 @@ impl ObjectVersions {
     /// Keeps the parts `manifest` (the prefix's current manifest) lists as a new version, before
     /// a commit replaces it. `None` when a listed part is missing: there is no complete version
     /// to keep.
-    pub(crate) fn keep_prefix(
-        &self,
-        manifest: &DirManifest,
-        kept_by: &str,
-    ) -> Result<Option<Kept>> {
+    pub(crate) fn keep_prefix(&self, manifest: &DirManifest, kept_by: &str) -> Result<Option<u64>> {
         let hash = dir_hash(manifest);
         if let Some(number) = self.newest_with(&hash, true)? {
-            return Ok(Some(Kept {
-                number,
-                claimed: false,
-            }));
+            return Ok(Some(number));
         }
         let name = self.target.file_name().unwrap_or_default();
         let record = VersionRecord::of_dir(0, name, manifest.clone(), kept_by);
         let number = self.claim(record)?;
-        let kept = Kept {
-            number,
-            claimed: true,
-        };
         let data = self.data_url(number);
         let copies = manifest
             .files
             .iter()
             .map(|file| (self.target.join(&file.path), data.join(&file.path)));
         match self.copy_all(copies, Step::KeepVersion) {
-            Ok(()) => Ok(Some(kept)),
+            Ok(()) => Ok(Some(number)),
             Err(error) if error.kind() == ErrorKind::NotFound => {
                 tracing::warn!(%error, "a part the manifest lists is missing: no version kept of the prefix");
-                self.discard(&kept);
+                self.discard(number);
                 Ok(None)
             }
             Err(error) => {
-                self.discard(&kept);
+                self.discard(number);
                 Err(error)
             }
         }
@@ -542,12 +518,10 @@ impl ObjectVersions {
         .map(drop)
     }
 
-    /// Removes an entry this commit claimed, after the commit failed.
-    pub(crate) fn discard(&self, kept: &Kept) {
-        if kept.claimed
-            && let Err(error) = self.delete_entry(kept.number, Step::Cleanup)
-        {
-            tracing::warn!(%error, "could not remove the version entry of a failed commit; the next prune removes it");
+    /// Removes the entry `number` whose keeping failed (its data may be missing or wrong).
+    fn discard(&self, number: u64) {
+        if let Err(error) = self.delete_entry(number, Step::Cleanup) {
+            tracing::warn!(%error, "could not remove a half-made version entry; the next prune or clean removes it");
         }
     }
 
@@ -574,10 +548,41 @@ impl ObjectVersions {
     }
 }
 
-/// Whether `key` lies in a version store (sweeps of the live data leave those alone).
-pub(crate) fn in_version_store(key: &ObjectPath) -> bool {
-    key.parts()
-        .any(|part| is_store_name(OsStr::new(part.as_ref())))
+/// The version store `key` lies in (its prefix), if it lies in one.
+pub(crate) fn version_store_of(key: &ObjectPath) -> Option<ObjectPath> {
+    let parts: Vec<_> = key.parts().collect();
+    let end = parts
+        .iter()
+        .position(|part| is_store_name(OsStr::new(part.as_ref())))?;
+    Some(parts[..=end].iter().cloned().collect())
+}
+
+/// `atio clean` in the version store `root`: removes (or with `dry_run`, lists) the entries
+/// left half-made by a killed keeper or pruner — no complete data, or marked for pruning —
+/// whose record is older than `older_than`. Listed versions are never touched.
+pub(crate) fn sweep_store(
+    store: &Store,
+    root: ObjectUrl,
+    older_than: Duration,
+    dry_run: bool,
+) -> Result<Vec<std::path::PathBuf>> {
+    // Sweeping needs only the store, not its target.
+    let versions = ObjectVersions {
+        store: store.clone(),
+        target: root.clone(),
+        root,
+    };
+    let mut removed = Vec::new();
+    for entry in versions.entries_abandoned_after(Step::Clean, older_than)? {
+        if entry.abandoned {
+            let number = entry.record.version;
+            if !dry_run {
+                versions.delete_entry(number, Step::Clean)?;
+            }
+            removed.push(versions.entry_url(number).as_path());
+        }
+    }
+    Ok(removed)
 }
 
 /// Whether `listed` holds all of `record`'s data, at the recorded sizes.
@@ -989,7 +994,7 @@ fn keep_now(versions: &ObjectVersions) -> Result<u64> {
     } else {
         versions.keep_object(&run_id)?.0
     };
-    kept.map(|kept| kept.number).ok_or_else(|| {
+    kept.ok_or_else(|| {
         Error::new(
             ErrorKind::NotFound,
             Step::Tag,
