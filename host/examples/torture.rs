@@ -7,7 +7,8 @@
 //!
 //! Six scenarios take turns: `atio put` (raw bytes from stdin), `atio write` through an encoder
 //! (CSV in, Parquet or CSV out), `atio write --partition-by` (JSON lines in, hive partitions of
-//! Parquet out), `atio update -- sh -c …` (a locked increment), a directory committed through
+//! Parquet out, 2 versions kept; a third of the attempts roll one partition back instead),
+//! `atio update -- sh -c …` (a locked increment), a directory committed through
 //! the journal fallback swap (the path used where RENAME_EXCHANGE is refused; a worker process
 //! running the library, since the CLI always tries the exchange), and versioned writes
 //! (`put --keep-versions 3`) mixed with `rollback`s of the same file. Each attempt's payload size is
@@ -173,6 +174,8 @@ pub struct Summary {
     pub recovered: u64,
     /// Versions scenario: rollbacks started, and how many of them were killed.
     pub rollbacks: (u64, u64),
+    /// Partitions scenario: partition rollbacks started, and how many of them were killed.
+    pub partition_rollbacks: (u64, u64),
     /// Versions scenario: stored versions checked against their records after each attempt.
     pub versions_verified: u64,
     /// Targets whose content was neither the old nor the new (or a marker that did not match).
@@ -234,8 +237,12 @@ impl Summary {
         );
         let _ = writeln!(
             text,
-            "versions: {} rollbacks ({} killed) among the versioned writers; {} stored versions verified against their records after the attempts",
-            self.rollbacks.0, self.rollbacks.1, self.versions_verified
+            "versions: {} rollbacks ({} killed) among the versioned writers, {} partition rollbacks ({} killed) among the partition writers; {} stored versions verified against their records after the attempts",
+            self.rollbacks.0,
+            self.rollbacks.1,
+            self.partition_rollbacks.0,
+            self.partition_rollbacks.1,
+            self.versions_verified
         );
         text
     }
@@ -952,31 +959,51 @@ impl Harness {
 
     fn partition(&mut self, iteration: u64) -> Result<(), String> {
         let classes = partition_rows(self.config.quick).len() * VARIANTS;
-        let class = self.class_unlike(classes, |harness, class| {
-            harness
-                .partition_references
-                .get(&class)
-                .is_none_or(|reference| {
-                    reference
-                        .iter()
-                        .all(|(day, files)| harness.partitions.get(day) != Some(files))
-                })
-        });
-        let new = self.partition_reference(class)?;
         let root = self.work.join("part");
         let mut command = self.atio();
-        command.args([
-            "write",
-            &format!("in/partition-{class}.jsonl"),
-            "part/",
-            "--partition-by",
-            "dt",
-            "--format",
-            "parquet",
-            "--keep-versions",
-            "2",
-        ]);
+        command.args(["--keep-versions", "2"]);
+        // A third of the time, one partition is rolled back to its newest stored version (when
+        // that is not its current tree); every other partition must stay as it is.
+        let rollback = match self.rng.usize(..3) {
+            0 => self.partition_to_roll_back(&root)?,
+            _ => None,
+        };
+        let (class, new) = match rollback {
+            Some((name, files)) => {
+                command.args(["rollback", &format!("part/{name}")]);
+                let mut new = self.partitions.clone();
+                new.insert(name, files);
+                (classes, new)
+            }
+            None => {
+                let class = self.class_unlike(classes, |harness, class| {
+                    harness
+                        .partition_references
+                        .get(&class)
+                        .is_none_or(|reference| {
+                            reference
+                                .iter()
+                                .all(|(day, files)| harness.partitions.get(day) != Some(files))
+                        })
+                });
+                command.args([
+                    "write",
+                    &format!("in/partition-{class}.jsonl"),
+                    "part/",
+                    "--partition-by",
+                    "dt",
+                    "--format",
+                    "parquet",
+                ]);
+                (class, self.partition_reference(class)?)
+            }
+        };
+        let kills = self.summary.total_kills();
         let finished = self.attempt(iteration, Scenario::Partition, class, command, None);
+        if class == classes {
+            self.summary.partition_rollbacks.0 += 1;
+            self.summary.partition_rollbacks.1 += self.summary.total_kills() - kills;
+        }
         let days: Vec<PathBuf> = (1..=5)
             .map(|day| root.join(format!("dt=2025-01-0{day}")))
             .collect();
@@ -1013,6 +1040,34 @@ impl Harness {
             }
         }
         Ok(())
+    }
+
+    /// A partition whose newest stored version is not its current tree: its name and that
+    /// version's files, picked at random among them.
+    fn partition_to_roll_back(
+        &mut self,
+        root: &Path,
+    ) -> Result<Option<(String, PartitionFiles)>, String> {
+        let mut candidates = Vec::new();
+        for (name, files) in &self.partitions {
+            let listed = match atio::versions::list(root.join(name), &atio::Options::default()) {
+                Ok(listed) => listed,
+                Err(error) if error.kind() == atio::ErrorKind::NotFound => continue,
+                Err(error) => return Err(format!("listing versions of {name}: {error}")),
+            };
+            if let Some(manifest) = listed
+                .versions
+                .last()
+                .and_then(|version| version.record.dir_manifest.as_ref())
+                && partition_files(manifest) != *files
+            {
+                candidates.push((name.clone(), partition_files(manifest)));
+            }
+        }
+        Ok(match candidates.len() {
+            0 => None,
+            count => Some(candidates.swap_remove(self.rng.usize(..count))),
+        })
     }
 
     /// A versioned write (`put --keep-versions 3`) or a rollback of the same file. Beyond the

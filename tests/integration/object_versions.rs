@@ -309,6 +309,14 @@ fn s3_versions_through_the_cli() {
     let gone = atio_s3(&["rollback", &url, "--to", "2"], b"");
     assert_eq!(gone.status.code(), Some(7), "{}", stderr(&gone));
     assert!(stderr(&gone).contains("no version 2"), "{}", stderr(&gone));
+    let never = format!("s3://{bucket}/out/never.csv");
+    let none = atio_s3(&["rollback", &never], b"");
+    assert_eq!(none.status.code(), Some(7), "{}", stderr(&none));
+    assert!(
+        stderr(&none).contains("no versions are kept") && stderr(&none).contains(&never),
+        "{}",
+        stderr(&none)
+    );
 }
 
 #[test]

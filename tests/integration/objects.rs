@@ -455,6 +455,8 @@ fn if_match_is_compare_and_swap_on_the_etag() {
     assert_eq!(stale.status.code(), Some(8), "{}", stderr(&stale));
     assert!(stderr(&stale).contains("--if-match"), "{}", stderr(&stale));
     assert_eq!(get(&bucket, "counter.txt").unwrap(), b"2");
+    // The losing write left the winner's marker alone.
+    assert_ok(&atio_s3(&["verify", &url], b""));
     // A content hash is not an ETag: said plainly.
     let hash = atio_s3(&["put", &url, "--if-match", &xxh3(b"2")], b"4");
     assert_eq!(hash.status.code(), Some(10), "{}", stderr(&hash));
@@ -785,4 +787,23 @@ fn the_library_writes_to_the_in_process_memory_store() {
     let verified = atio::verify("memory:///lib/x.csv").unwrap();
     assert_eq!(verified.manifest.hash, report.hash);
     assert_eq!(verified.manifest.rows, Some(1000));
+}
+
+#[test]
+fn verify_names_a_marker_written_for_another_etag_stale() {
+    let url = "memory:///stale/x.txt";
+    let mut object = atio::ObjectFile::create(url, &atio::Options::default()).unwrap();
+    object.write_all(b"first").unwrap();
+    object.commit().unwrap();
+    // Replaced by a writer that writes no marker: the old one stays, naming the old ETag.
+    let raw = atio::Options {
+        marker: false,
+        ..atio::Options::default()
+    };
+    let mut object = atio::ObjectFile::create(url, &raw).unwrap();
+    object.write_all(b"second").unwrap();
+    object.commit().unwrap();
+    let error = atio::verify(url).unwrap_err();
+    assert_eq!(error.kind(), atio::ErrorKind::Verification);
+    assert!(error.to_string().contains("the marker is stale"), "{error}");
 }

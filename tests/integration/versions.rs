@@ -6,8 +6,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
+use atio::Options;
 use atio::versions::{self, Selector};
-use atio::{ErrorKind, Options};
 
 use crate::support::{assert_no_leftovers, marker, run_atio, stderr, stdout, xxh3};
 
@@ -312,7 +312,7 @@ fn a_failed_write_keeps_the_original_and_adds_no_version() {
 }
 
 #[test]
-fn clear_errors_for_missing_stores_versions_tags_and_unsupported_targets() {
+fn clear_errors_for_missing_stores_versions_and_tags() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.txt"), b"no versions").unwrap();
     let output = run_atio(dir.path(), &["rollback", "plain.txt"], b"");
@@ -353,44 +353,6 @@ fn clear_errors_for_missing_stores_versions_tags_and_unsupported_targets() {
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
     assert_eq!(std::fs::read(dir.path().join("v.txt")).unwrap(), b"two");
 
-    // Object-store targets cannot keep versions yet: refused, with nothing written, never
-    // silently written without them.
-    std::fs::write(dir.path().join("in.csv"), "dt,x\n1,2\n").unwrap();
-    let partitioned = [
-        "write",
-        "--keep-versions",
-        "2",
-        "in.csv",
-        "s3://bucket/table/",
-        "--partition-by",
-        "dt",
-    ];
-    for args in [
-        &partitioned[..],
-        &[
-            "write",
-            "--keep-versions",
-            "2",
-            "in.csv",
-            "s3://bucket/flat.csv",
-        ][..],
-        &["put", "--keep-versions", "2", "s3://bucket/key.bin"][..],
-    ] {
-        let output = run_atio(dir.path(), args, b"x");
-        assert_eq!(
-            output.status.code(),
-            Some(10),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains("--keep-versions is not supported"),
-            "{}",
-            stderr(&output)
-        );
-    }
-    let error = atio::Output::create("memory:///bucket/key", &keeping(2)).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InvalidInput);
     let output = run_atio(dir.path(), &["put", "--keep-versions", "0", "x"], b"");
     assert_eq!(output.status.code(), Some(2), "N is at least 1");
 }

@@ -273,7 +273,11 @@ impl ObjectFile {
         let marker_url = self.url.marker();
         // No marker may describe bytes other than the ones beside it: remove the old one first.
         // (Create-only targets do not exist, and a stale marker must stay if one appears now.)
-        if self.options.marker && !self.options.no_clobber {
+        // Not when the write may lose a compare-and-swap (--if-match, versions): the marker it
+        // removed could be the winner's. Such a write overwrites the marker once it has won;
+        // until then the old marker names the old ETag, which `verify` reports as stale.
+        let conditional = self.options.if_match.is_some() || self.replaces.is_some();
+        if self.options.marker && !self.options.no_clobber && !conditional {
             let marker = marker_url.clone();
             block_on(self.store.objects.delete(marker.key()))
                 .or_else(ignore_not_found)

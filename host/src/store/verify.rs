@@ -45,6 +45,18 @@ pub fn verify_object(url: &ObjectUrl, options: &StoreOptions) -> Result<Verified
         ));
     };
     if let Some(message) = crate::verify::mismatch(bytes, &digest, &manifest) {
+        // A marker naming another ETag was written for another version of the object: a
+        // compare-and-swap write published and has not yet replaced the marker, or died there.
+        let now = block_on(store.objects.head(url.key()))
+            .ok()
+            .and_then(|meta| meta.e_tag);
+        if let (Some(theirs), Some(now)) = (&manifest.e_tag, &now)
+            && theirs.trim_matches('"') != now.trim_matches('"')
+        {
+            return Err(fail(format!(
+                "{message}; the marker is stale: it was written for ETag {theirs}, the object is {now} (a write is publishing, or died between its publish and its marker)"
+            )));
+        }
         return Err(fail(message));
     }
     Ok(Verified {
