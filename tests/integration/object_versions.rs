@@ -3,13 +3,13 @@
 //! Azurite.
 
 use std::io::Write;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 
 use atio::versions::{self, Selector};
 use atio::{ErrorKind, ObjectFile, Options};
 
 use crate::objects::{
-    assert_ok, atio_s3, bucket, get, http, keys, moto, moto_available, s3_command,
+    assert_ok, atio_s3, bucket, get, http, keys, moto, moto_available, race, s3_command,
 };
 use crate::support::{stderr, stdout, xxh3};
 
@@ -327,30 +327,7 @@ fn s3_racing_versioned_writers_keep_exactly_what_they_replace() {
     let bucket = bucket("objversionrace");
     let url = format!("s3://{bucket}/hot.txt");
     assert_ok(&atio_s3(&["put", &url], b"writer start\n"));
-    let children: Vec<(usize, Child)> = (0..8)
-        .map(|writer| {
-            let mut child = s3_command(&moto().endpoint, &["put", &url, "--keep-versions", "100"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            stdin
-                .write_all(format!("writer {writer}\n").as_bytes())
-                .unwrap();
-            (writer, child)
-        })
-        .collect();
-    let outcomes: Vec<(usize, Output)> = children
-        .into_iter()
-        .map(|(writer, child)| (writer, child.wait_with_output().unwrap()))
-        .collect();
-    let winners: Vec<usize> = outcomes
-        .iter()
-        .filter(|(_, output)| output.status.success())
-        .map(|(writer, _)| *writer)
-        .collect();
+    let (winners, outcomes) = race(8, &["put", &url, "--keep-versions", "100"]);
     assert!(!winners.is_empty());
     for (_, output) in outcomes
         .iter()

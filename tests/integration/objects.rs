@@ -169,6 +169,36 @@ pub(super) fn assert_ok(output: &Output) {
     );
 }
 
+/// `count` atio processes started at once with `args`, writer N writing `writer N\n` on
+/// stdin; the writers that exited 0, and every (writer, output).
+pub(super) fn race(count: usize, args: &[&str]) -> (Vec<usize>, Vec<(usize, Output)>) {
+    let children: Vec<(usize, Child)> = (0..count)
+        .map(|writer| {
+            let mut child = s3_command(&moto().endpoint, args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin
+                .write_all(format!("writer {writer}\n").as_bytes())
+                .unwrap();
+            (writer, child)
+        })
+        .collect();
+    let outcomes: Vec<(usize, Output)> = children
+        .into_iter()
+        .map(|(writer, child)| (writer, child.wait_with_output().unwrap()))
+        .collect();
+    let winners = outcomes
+        .iter()
+        .filter(|(_, output)| output.status.success())
+        .map(|(writer, _)| *writer)
+        .collect();
+    (winners, outcomes)
+}
+
 /// CSV rows: id, name, score, flag.
 pub(super) fn sample_csv(rows: usize) -> Vec<u8> {
     let mut csv = b"id,name,score,flag\n".to_vec();
@@ -395,30 +425,7 @@ fn sixteen_racing_create_only_writers_have_exactly_one_winner() {
     }
     let bucket = bucket("race");
     let url = format!("s3://{bucket}/once.txt");
-    let children: Vec<(usize, Child)> = (0..16)
-        .map(|writer| {
-            let mut child = s3_command(&moto().endpoint, &["put", &url, "--no-clobber"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            stdin
-                .write_all(format!("writer {writer}\n").as_bytes())
-                .unwrap();
-            (writer, child)
-        })
-        .collect();
-    let outcomes: Vec<(usize, Output)> = children
-        .into_iter()
-        .map(|(writer, child)| (writer, child.wait_with_output().unwrap()))
-        .collect();
-    let winners: Vec<usize> = outcomes
-        .iter()
-        .filter(|(_, output)| output.status.success())
-        .map(|(writer, _)| *writer)
-        .collect();
+    let (winners, outcomes) = race(16, &["put", &url, "--no-clobber"]);
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
     for (_, output) in outcomes
         .iter()

@@ -202,6 +202,30 @@ pub struct Current {
     pub written_at: Option<String>,
 }
 
+impl Current {
+    /// A file of `bytes` bytes, described by `manifest` when it has a matching one.
+    pub(crate) fn of_file(bytes: u64, manifest: Option<&Manifest>) -> Self {
+        Self {
+            bytes,
+            hash: manifest.map(|manifest| manifest.hash.clone()),
+            rows: manifest.and_then(|manifest| manifest.rows),
+            run_id: manifest.map(|manifest| manifest.written_by.run_id.clone()),
+            written_at: manifest.map(|manifest| manifest.written_by.finished_at.clone()),
+        }
+    }
+
+    /// A directory (or prefix) described by its `_SUCCESS` `manifest`.
+    pub(crate) fn of_dir(manifest: &DirManifest) -> Self {
+        Self {
+            bytes: manifest.files.iter().map(|file| file.bytes).sum(),
+            hash: Some(super::dir::dir_hash(manifest)),
+            rows: manifest.rows,
+            run_id: Some(manifest.written_by.run_id.clone()),
+            written_at: Some(manifest.written_by.finished_at.clone()),
+        }
+    }
+}
+
 /// A target's versions, oldest first.
 #[derive(Clone, Debug, Serialize)]
 pub struct Versions {
@@ -689,20 +713,8 @@ fn current_dir(path: &Path) -> Option<Current> {
         .ok()
         .and_then(|json| DirManifest::from_json(&json, &marker).ok());
     Some(match manifest {
-        Some(manifest) => Current {
-            bytes: manifest.files.iter().map(|file| file.bytes).sum(),
-            hash: Some(super::dir::dir_hash(&manifest)),
-            rows: manifest.rows,
-            run_id: Some(manifest.written_by.run_id.clone()),
-            written_at: Some(manifest.written_by.finished_at.clone()),
-        },
-        None => Current {
-            bytes: 0,
-            hash: None,
-            rows: None,
-            run_id: None,
-            written_at: None,
-        },
+        Some(manifest) => Current::of_dir(&manifest),
+        None => Current::of_file(0, None),
     })
 }
 
@@ -808,20 +820,7 @@ fn current(target: &Target) -> Result<Option<(Stat, Current)>> {
     };
     let bytes = stat.st_size as u64;
     let manifest = matching_manifest(target, bytes);
-    Ok(Some((
-        stat,
-        Current {
-            bytes,
-            hash: manifest.as_ref().map(|manifest| manifest.hash.clone()),
-            rows: manifest.as_ref().and_then(|manifest| manifest.rows),
-            run_id: manifest
-                .as_ref()
-                .map(|manifest| manifest.written_by.run_id.clone()),
-            written_at: manifest
-                .as_ref()
-                .map(|manifest| manifest.written_by.finished_at.clone()),
-        },
-    )))
+    Ok(Some((stat, Current::of_file(bytes, manifest.as_ref()))))
 }
 
 fn list_locked(place: &Place, current: Option<(Option<Stat>, Current)>) -> Result<Versions> {

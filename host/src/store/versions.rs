@@ -635,13 +635,7 @@ fn current_prefix(versions: &ObjectVersions, step: Step) -> Result<Option<(DirMa
     };
     let bytes = block_on(found.bytes()).map_err(|error| store_error(step, &marker, error))?;
     let manifest = DirManifest::from_json(&bytes, &marker.as_path())?;
-    let current = Current {
-        bytes: manifest.files.iter().map(|file| file.bytes).sum(),
-        hash: Some(dir_hash(&manifest)),
-        rows: manifest.rows,
-        run_id: Some(manifest.written_by.run_id.clone()),
-        written_at: Some(manifest.written_by.finished_at.clone()),
-    };
+    let current = Current::of_dir(&manifest);
     Ok(Some((manifest, current)))
 }
 
@@ -649,17 +643,7 @@ fn current_prefix(versions: &ObjectVersions, step: Step) -> Result<Option<(DirMa
 fn current_object(versions: &ObjectVersions, step: Step) -> Result<Option<Current>> {
     Ok(versions
         .object_now(step)?
-        .map(|(bytes, _, manifest)| Current {
-            bytes,
-            hash: manifest.as_ref().map(|manifest| manifest.hash.clone()),
-            rows: manifest.as_ref().and_then(|manifest| manifest.rows),
-            run_id: manifest
-                .as_ref()
-                .map(|manifest| manifest.written_by.run_id.clone()),
-            written_at: manifest
-                .as_ref()
-                .map(|manifest| manifest.written_by.finished_at.clone()),
-        }))
+        .map(|(bytes, _, manifest)| Current::of_file(bytes, manifest.as_ref())))
 }
 
 /// Whether `url` means a prefix: written with a trailing `/`, or no object there but a
