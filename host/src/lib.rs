@@ -52,7 +52,7 @@ pub use dataset::{
     DatasetOptions, DatasetReport, NULL_PARTITION, escape_partition_value, write_dataset,
 };
 pub use error::{Error, ErrorKind, Result, Step};
-pub use options::{Durability, Options, Symlinks};
+pub use options::{Durability, Options, StopWaiting, Symlinks};
 pub use output::Output;
 pub use parallel::default_threads;
 pub use report::{EncoderInfo, Report, StepTimings};

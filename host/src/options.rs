@@ -1,5 +1,6 @@
 //! Options shared by every write: durability, markers, clobbering, symlinks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -49,11 +50,39 @@ pub struct Options {
     pub if_changed: bool,
     /// How to reach an object store, for `s3://`, `gs://`, `az://` targets.
     pub store: crate::store::StoreOptions,
-    /// Local targets: keep the content a commit replaces as a version in the target's version
-    /// store (`.NAME.atio-versions/`: a file's old inode by hard link, a directory's old tree
-    /// moved there; no data copied), then prune untagged versions beyond the newest N (see
-    /// [`crate::versions`]). `None` (or `Some(0)`) keeps none. Refused for object-store targets.
+    /// Keep the content a commit replaces as a version in the target's version store (local:
+    /// `.NAME.atio-versions/` beside it, a file's old inode by hard link, a directory's old tree
+    /// moved there, no data copied; object stores: the sibling prefix, by server-side copies),
+    /// then prune untagged versions beyond the newest N (see [`crate::versions`]). `None` (or
+    /// `Some(0)`) keeps none.
     pub keep_versions: Option<u32>,
+    /// Asked about every 50 ms while waiting for a target's lock (`lock`, `update`, rollback):
+    /// `true` stops waiting with an `interrupted` error, nothing written. For callers that catch
+    /// signals themselves (the Python package checks Ctrl-C here); without it a wait ends with
+    /// the lock, the timeout, or `interrupt()`.
+    #[serde(skip)]
+    pub stop_waiting: Option<StopWaiting>,
+}
+
+/// The check behind [`Options::stop_waiting`].
+#[derive(Clone)]
+pub struct StopWaiting(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl StopWaiting {
+    /// A check that stops a lock wait when `check` returns `true`.
+    pub fn new(check: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+
+    pub(crate) fn stop(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for StopWaiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StopWaiting(..)")
+    }
 }
 
 impl Default for Options {
@@ -68,6 +97,7 @@ impl Default for Options {
             if_changed: false,
             store: crate::store::StoreOptions::default(),
             keep_versions: None,
+            stop_waiting: None,
         }
     }
 }

@@ -33,6 +33,13 @@ const SLICE_ROWS: usize = 64 * 1024;
 
 /// An `atio::Error` as the matching `atio` exception (built by `atio._errors._from_native`).
 fn to_py(error: &atio::Error) -> PyErr {
+    // A lock wait Ctrl-C stopped: raise what the signal handler raised (KeyboardInterrupt).
+    let raised = RAISED_WHILE_WAITING.with(|slot| slot.borrow_mut().take());
+    if let Some(raised) = raised
+        && error.kind() == atio::ErrorKind::Interrupted
+    {
+        return raised;
+    }
     Python::attach(|py| {
         let kind = serde_json::to_value(error.kind())
             .ok()
@@ -97,10 +104,32 @@ fn seconds(path: &Path, name: &str, value: f64) -> PyResult<Duration> {
 /// library's nested options: `DatasetOptions` ⊃ `WriteOptions` ⊃ `Options` (+ `StoreOptions`).
 /// One match arm per keyword, so a new one (`threads`, `keep_versions`, …) is one arm here and
 /// one keyword there. Unknown keys are an error, so a keyword added on one side only is caught.
+thread_local! {
+    /// The exception a signal handler raised while this thread waited for a lock (`to_py`
+    /// raises it instead of atio's `interrupted` error).
+    static RAISED_WHILE_WAITING: std::cell::RefCell<Option<PyErr>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs Python's signal handlers while atio waits for a lock (the GIL released): Ctrl-C stops
+/// the wait, and the call raises the handler's exception.
+fn stop_on_signals() -> atio::StopWaiting {
+    atio::StopWaiting::new(|| {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(raised) => {
+                RAISED_WHILE_WAITING.with(|slot| *slot.borrow_mut() = Some(raised));
+                true
+            }
+        })
+    })
+}
+
 fn dataset_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::DatasetOptions> {
     let mut dataset = atio::DatasetOptions::default();
     let write = &mut dataset.write;
     let commit = &mut write.commit;
+    commit.stop_waiting = Some(stop_on_signals());
     for (key, value) in options.iter() {
         let key: String = key.extract()?;
         if value.is_none() {

@@ -100,3 +100,41 @@ def test_clean_keeps_a_live_writers_staging_file(out):
         assert [os.path.basename(p) for p, _ in report["kept"]] == [staged]
         assert staging_files(out) == [staged]
     assert path.read_bytes() == b"partial"
+
+
+# The child waits (up to 60 s) for a lock the test holds, in each call that can wait for one.
+WAITER = """
+    import sys, atio
+    path, call = sys.argv[1], sys.argv[2]
+    print("waiting", flush=True)
+    if call == "write":
+        atio.write_json({"new": True}, path, lock=60)
+    elif call == "update":
+        atio.update_json(path, lambda state: {"new": True}, timeout=60)
+    else:
+        atio.rollback(path)
+    print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("call", ["write", "update", "rollback"])
+def test_sigint_stops_a_lock_wait_promptly(out, call):
+    path = out / "state.json"
+    atio.write_json({"old": 1}, path, keep_versions=2)
+    atio.write_json({"old": 2}, path, keep_versions=2)  # version 1: {"old": 1}
+    before = path.read_bytes()
+    with atio.lock(path):
+        child = spawn_python(WAITER, path, call)
+        assert child.stdout.readline() == "waiting\n"
+        time.sleep(0.5)  # inside the wait
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=60)
+        elapsed = time.monotonic() - sent
+    assert "finished" not in stdout
+    assert stderr.rstrip().splitlines()[-1] == "KeyboardInterrupt", stderr
+    assert elapsed < 3, f"KeyboardInterrupt took {elapsed:.1f} s"
+    assert path.read_bytes() == before
+    atio.verify(path)
+    assert [v["number"] for v in atio.versions(path)["versions"]] == [1]
+    assert staging_files(out) == [".state.json.atio-versions"]  # the store; no staging file

@@ -362,3 +362,29 @@ fn lock_target_is_the_lock_writes_hold() {
     let url = atio::lock_target("s3://bucket/key", Duration::ZERO).unwrap_err();
     assert_eq!(url.kind(), ErrorKind::InvalidInput);
 }
+
+#[test]
+fn stop_waiting_ends_a_lock_wait_with_interrupted_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("held.txt");
+    atio::write_bytes(&path, b"old", &Options::default()).unwrap();
+    let _held = atio::lock_target(&path, Duration::from_secs(1)).unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let options = Options {
+        lock: Some(Duration::from_secs(60)),
+        stop_waiting: Some(atio::StopWaiting::new({
+            let asked = asked.clone();
+            // Stop on the fifth check: the wait polls, it does not block.
+            move || asked.fetch_add(1, Ordering::SeqCst) >= 4
+        })),
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let error = atio::write_bytes(&path, b"new", &options).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(error.kind(), ErrorKind::Interrupted, "{error}");
+    assert!(error.to_string().contains("lock"), "{error}");
+    assert_eq!(asked.load(Ordering::SeqCst), 5);
+    assert_eq!(std::fs::read(&path).unwrap(), b"old");
+    assert_no_leftovers(dir.path());
+}

@@ -108,6 +108,7 @@ impl GlobalArgs {
                 retry_timeout: self.store.retry_timeout,
             },
             keep_versions: self.keep_versions,
+            stop_waiting: None,
         }
     }
 }

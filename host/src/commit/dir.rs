@@ -179,7 +179,13 @@ impl StagedDir {
         fs::create_dir_all(&parent_path, options.fsync())?;
         let parent = Arc::new(fs::open_dir(&parent_path)?);
         let target_lock = match options.lock {
-            Some(timeout) => Some(TargetLock::acquire(&parent, &parent_path, &name, timeout)?),
+            Some(timeout) => Some(TargetLock::acquire(
+                &parent,
+                &parent_path,
+                &name,
+                timeout,
+                options.stop_waiting.as_ref(),
+            )?),
             None => None,
         };
         let (recovery, detail) = recover_in(

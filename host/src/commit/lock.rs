@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
 use crate::error::{Error, ErrorKind, IoContext, Result, Step};
+use crate::options::StopWaiting;
 
 /// Held while a commit publishes in a directory; unlocks on drop.
 #[derive(Debug)]
@@ -58,12 +59,14 @@ impl TargetLock {
         name
     }
 
-    /// Takes the lock, waiting up to `timeout`; on timeout the error names the holder.
+    /// Takes the lock, waiting up to `timeout`; on timeout the error names the holder. The wait
+    /// also ends, `interrupted`, on `interrupt()` or when `stop_waiting` says so.
     pub(crate) fn acquire(
         dir: &OwnedFd,
         dir_path: &Path,
         target_name: &std::ffi::OsStr,
         timeout: Duration,
+        stop_waiting: Option<&StopWaiting>,
     ) -> Result<Self> {
         let name = Self::file_name(target_name);
         let path = dir_path.join(&name);
@@ -76,6 +79,17 @@ impl TargetLock {
         loop {
             match file.try_lock() {
                 Ok(()) => break,
+                Err(TryLockError::WouldBlock)
+                    if super::interrupt::is_interrupted()
+                        || stop_waiting.is_some_and(StopWaiting::stop) =>
+                {
+                    return Err(Error::new(
+                        ErrorKind::Interrupted,
+                        Step::Lock,
+                        &path,
+                        "stopped waiting for the lock (interrupted); nothing was written",
+                    ));
+                }
                 Err(TryLockError::WouldBlock) if started.elapsed() < timeout => {
                     std::thread::sleep(pause.min(timeout.saturating_sub(started.elapsed())));
                     pause = (pause * 2).min(Duration::from_millis(50));

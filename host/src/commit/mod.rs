@@ -105,6 +105,7 @@ impl AtomicFile {
                 &target.dir_path,
                 &target.name,
                 timeout,
+                options.stop_waiting.as_ref(),
             )?),
             None => None,
         };
@@ -782,7 +783,7 @@ pub fn lock_target(path: impl AsRef<Path>, timeout: std::time::Duration) -> Resu
         ));
     }
     let target = Target::resolve(path, crate::Symlinks::Follow, true)?;
-    TargetLock::acquire(&target.dir, &target.dir_path, &target.name, timeout)
+    TargetLock::acquire(&target.dir, &target.dir_path, &target.name, timeout, None)
 }
 
 /// Writes `bytes` to `path` atomically.

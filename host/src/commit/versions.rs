@@ -988,6 +988,7 @@ pub fn rollback(
         &target.dir_path,
         &target.name,
         options.lock.unwrap_or(ROLLBACK_LOCK_TIMEOUT),
+        options.stop_waiting.as_ref(),
     )?;
     let (record, staged, file) = {
         let _publish = PublishLock::acquire(&target.dir, &target.dir_path, false)?;
