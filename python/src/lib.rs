@@ -100,10 +100,6 @@ fn seconds(path: &Path, name: &str, value: f64) -> PyResult<Duration> {
     })
 }
 
-/// Every option, from the keyword dictionary `atio/__init__.py` builds (`_options`), into the
-/// library's nested options: `DatasetOptions` ⊃ `WriteOptions` ⊃ `Options` (+ `StoreOptions`).
-/// One match arm per keyword, so a new one (`threads`, `keep_versions`, …) is one arm here and
-/// one keyword there. Unknown keys are an error, so a keyword added on one side only is caught.
 thread_local! {
     /// The exception a signal handler raised while this thread waited for a lock (`to_py`
     /// raises it instead of atio's `interrupted` error).
@@ -125,6 +121,10 @@ fn stop_on_signals() -> atio::StopWaiting {
     })
 }
 
+/// Every option, from the keyword dictionary `atio/__init__.py` builds (`_options`), into the
+/// library's nested options: `DatasetOptions` ⊃ `WriteOptions` ⊃ `Options` (+ `StoreOptions`).
+/// One match arm per keyword, so a new one (`threads`, `keep_versions`, …) is one arm here and
+/// one keyword there. Unknown keys are an error, so a keyword added on one side only is caught.
 fn dataset_options(path: &Path, options: &Bound<'_, PyDict>) -> PyResult<atio::DatasetOptions> {
     let mut dataset = atio::DatasetOptions::default();
     let write = &mut dataset.write;
