@@ -155,7 +155,7 @@ pub fn write_dataset(
             options
                 .write
                 .threads
-                .unwrap_or_else(crate::parallel::default_threads),
+                .unwrap_or_else(crate::options::default_threads),
         ),
     };
     for batch in source {

@@ -52,9 +52,8 @@ pub use dataset::{
     DatasetOptions, DatasetReport, NULL_PARTITION, escape_partition_value, write_dataset,
 };
 pub use error::{Error, ErrorKind, Result, Step};
-pub use options::{Durability, Options, StopWaiting, Symlinks};
+pub use options::{Durability, Options, StopWaiting, Symlinks, default_threads};
 pub use output::Output;
-pub use parallel::default_threads;
 pub use report::{EncoderInfo, Report, StepTimings};
 pub use store::{Location, ObjectDir, ObjectFile, StoreOptions};
 pub use update::{DEFAULT_LOCK_TIMEOUT, update, update_json};

@@ -102,6 +102,12 @@ impl Default for Options {
     }
 }
 
+/// The number of threads (encoder instances, CSV parsers) to use when none is given: the cores
+/// this process may run on.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 impl Options {
     pub(crate) fn fsync(&self) -> bool {
         self.durability == Durability::Full

@@ -39,11 +39,6 @@ const PARTS_IN_FLIGHT_PER_WORKER: usize = 2;
 /// How often blocked threads look at `cancel`.
 const POLL: Duration = Duration::from_millis(20);
 
-/// The number of instances to use when none is given: the cores this process may run on.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
 /// What a write in parts hands back.
 #[derive(Debug)]
 pub(crate) struct Encoded<W> {

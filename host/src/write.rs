@@ -76,7 +76,7 @@ pub fn write_with_progress(
     let schema = source.schema();
     let threads = options
         .threads
-        .unwrap_or_else(parallel::default_threads)
+        .unwrap_or_else(crate::options::default_threads)
         .max(1);
     if let Some(workers) = parallel::open(
         &plugin,

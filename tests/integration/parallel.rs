@@ -360,3 +360,77 @@ fn partitioned_writes_are_the_same_files_for_any_thread_count() {
     assert!(written[0] == written[1] && written[1] == written[2]);
     assert_no_leftovers(dir.path());
 }
+
+/// A CSV file of `rows` records larger than a few parse chunks, with quoted fields holding
+/// commas, newlines and `""`, a literal `"` in unquoted text, CRLF endings and empty fields.
+fn awkward_big_csv(rows: usize) -> String {
+    let mut text = String::from("id,name,score,note\r\n");
+    for row in 0..rows {
+        let note = match row % 7 {
+            0 => "\"two\nlines\"".to_owned(),
+            1 => "\"a, b\"".to_owned(),
+            2 => "\"say \"\"hi\"\"\"".to_owned(),
+            3 => "5\" screen".to_owned(),
+            4 => String::new(),
+            _ => format!("plain {row}"),
+        };
+        let end = if row % 3 == 0 { "\r\n" } else { "\n" };
+        text.push_str(&format!(
+            "{row},name-{},{}.25,{note}{end}",
+            row % 1000,
+            row % 97
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_big_csv_parsed_on_several_threads_gives_the_same_file_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // ~40 MB: more than two 8 MiB chunks, so several threads parse it.
+    let mut text = awkward_big_csv(800_000);
+    std::fs::write(dir.path().join("in.csv"), &text).unwrap();
+    assert!(text.len() > 3 * (8 << 20), "{}", text.len());
+    let mut written = Vec::new();
+    for threads in ["1", "3"] {
+        let output = format!("out{threads}.parquet");
+        let run = run_atio(
+            dir.path(),
+            &["write", "in.csv", &output, "--threads", threads],
+            b"",
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        written.push(std::fs::read(dir.path().join(&output)).unwrap());
+    }
+    assert!(
+        written[0] == written[1],
+        "1 and 3 parser threads wrote different files"
+    );
+    let (batch, _) = read_parquet(&dir.path().join("out3.parquet"));
+    assert_eq!(batch.num_rows(), 800_000);
+    let notes = batch
+        .column(3)
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>();
+    let notes = notes.expect("the note column is text");
+    assert_eq!(notes.value(700_000), "two\nlines");
+    assert_eq!(notes.value(700_002), "say \"hi\"");
+    assert_eq!(notes.value(700_003), "5\" screen");
+    // A bad value deep in the file: the same error, naming the same line, for any count.
+    text.push_str("oops,name,1.5,x\n");
+    std::fs::write(dir.path().join("in.csv"), &text).unwrap();
+    let mut errors = Vec::new();
+    for threads in ["1", "3"] {
+        let run = run_atio(
+            dir.path(),
+            &["write", "in.csv", "bad.parquet", "--threads", threads],
+            b"",
+        );
+        assert_eq!(run.status.code(), Some(10), "{}", stderr(&run));
+        errors.push(stderr(&run));
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].contains("oops"), "{}", errors[0]);
+    assert!(!dir.path().join("bad.parquet").exists());
+    assert_no_leftovers(dir.path());
+}

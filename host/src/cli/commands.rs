@@ -119,6 +119,7 @@ fn write(args: &WriteArgs, cli: &Cli) -> Result<ExitCode> {
     let read_options = atio::input::ReadOptions {
         format: args.input_format,
         infer_rows: args.infer_rows,
+        threads: args.threads.map(usize::from),
     };
     let reader = atio::input::open_with(&args.input, &read_options)?;
     let object = matches!(

@@ -7,6 +7,7 @@
 //! readers, which some corrupt files still provoke) becomes an [`Error`] naming the *input*,
 //! so a write fails with exit 10 and the right path instead of crashing or blaming the output.
 
+mod csv_parallel;
 mod guard;
 mod ipc;
 mod parquet;
@@ -96,6 +97,10 @@ pub struct ReadOptions {
     pub format: Option<InputFormat>,
     /// Rows a CSV or JSON-lines schema is inferred from.
     pub infer_rows: InferRows,
+    /// Threads that parse a CSV file (`None`: [`crate::default_threads`]); with 1, or for a
+    /// file smaller than a few chunks, or a stream, the caller's thread parses it. The batches
+    /// are the same for any count.
+    pub threads: Option<usize>,
 }
 
 /// How errors of batches that did not come from [`open`] (a library caller's own reader) name
@@ -152,7 +157,10 @@ pub fn open_with(input: &Path, options: &ReadOptions) -> Result<BatchReader> {
             &label,
         )?,
         InputFormat::Csv | InputFormat::Jsonl => {
-            text::open_path(input, format, options.infer_rows)?
+            let parsers = options
+                .threads
+                .unwrap_or_else(crate::options::default_threads);
+            text::open_path(input, format, options.infer_rows, parsers)?
         }
         InputFormat::Parquet if stdin => {
             return Err(needs_file("Parquet (its footer is at the end)"));

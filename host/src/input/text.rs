@@ -17,6 +17,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatchIterator;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
+use super::csv_parallel::{CHUNK_BYTES, ParallelCsv};
 use super::{BatchReader, INFER_ROWS, InferRows, InputFormat, arrow_error, batch_rows, open_file};
 use crate::error::{Error, Result, Step};
 
@@ -31,6 +32,7 @@ pub(super) fn open_path(
     path: &Path,
     format: InputFormat,
     infer_rows: InferRows,
+    parsers: usize,
 ) -> Result<BatchReader> {
     let io_error = |error| Error::io(Step::Read, path, error);
     let mut file = BufReader::with_capacity(1 << 20, open_file(path)?);
@@ -51,6 +53,15 @@ pub(super) fn open_path(
         _ => with_zones(schema, &mut file),
     };
     file.seek(SeekFrom::Start(start)).map_err(io_error)?;
+    let size = file.get_ref().metadata().map_err(io_error)?.len();
+    let worth_splitting = size.saturating_sub(start) > 2 * CHUNK_BYTES as u64;
+    if format == InputFormat::Csv && parsers > 1 && worth_splitting && !schema.fields().is_empty() {
+        let schema = Arc::new(schema);
+        let rows = batch_rows(schema.fields().len());
+        let reader = ParallelCsv::start(path, start, schema, rows, parsers, CHUNK_BYTES)
+            .map_err(io_error)?;
+        return Ok(Box::new(reader));
+    }
     build(Box::new(file), format, schema, infer_rows, path)
 }
 

@@ -1,0 +1,549 @@
+//! CSV files parsed on several threads, with exactly the batches one thread would make.
+//!
+//! A splitter thread reads the file in blocks and cuts it into chunks at record boundaries:
+//! the `\n`s outside quoted fields, found by following csv-core's quoting rules (a `"` opens a
+//! quoted field only at the start of a field; `""` inside one is an escaped quote), so a
+//! newline inside a quoted field never splits a record. Parser threads decode the chunks with
+//! arrow-csv's own decoder (the header only in the first), and the reader hands the batches on
+//! in file order, re-cut to exactly `batch_rows` rows, so what follows (row groups, parts) is
+//! the same as from the sequential reader.
+//!
+//! A chunk that fails to parse ends the stream with the error the sequential reader gives for
+//! the same file (it is run up to that error), so messages and line numbers stay exact.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
+use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatchReader;
+
+/// Bytes per chunk handed to a parser thread.
+pub(super) const CHUNK_BYTES: usize = 8 << 20;
+
+/// Where a record may end, given csv-core's quoting: the state after the bytes scanned so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quoting {
+    /// Outside a quoted field; `at_field_start` when the last byte ended a field or a record
+    /// (or nothing was read yet), so a `"` now opens a quoted field.
+    Outside { at_field_start: bool },
+    /// Inside a quoted field.
+    Quoted,
+    /// Inside a quoted field, just after a `"`: it closes the field unless another `"` follows.
+    QuoteInQuoted,
+}
+
+/// Follows the quoting state through a file's bytes, block by block.
+#[derive(Debug)]
+struct Splitter {
+    state: Quoting,
+}
+
+impl Splitter {
+    fn new() -> Self {
+        Self {
+            state: Quoting::Outside {
+                at_field_start: true,
+            },
+        }
+    }
+
+    /// Scans `bytes` (continuing from the previous block) and returns the position just after
+    /// the last record-ending `\n` in them, if there is one.
+    fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        if matches!(self.state, Quoting::Outside { .. }) && memchr::memchr(b'"', bytes).is_none() {
+            // No quote at all: every newline ends a record.
+            let last = memchr::memrchr(b'\n', bytes);
+            if let Some(at) = last {
+                self.state = Quoting::Outside {
+                    at_field_start: true,
+                };
+                let tail = &bytes[at + 1..];
+                if !tail.is_empty() {
+                    self.state = Quoting::Outside {
+                        at_field_start: ends_field(tail[tail.len() - 1]),
+                    };
+                }
+            } else if let Some(&byte) = bytes.last() {
+                self.state = Quoting::Outside {
+                    at_field_start: ends_field(byte),
+                };
+            }
+            return last.map(|at| at + 1);
+        }
+        let mut boundary = None;
+        let mut at = 0;
+        while at < bytes.len() {
+            match self.state {
+                Quoting::Outside { at_field_start } => {
+                    let Some(found) = memchr::memchr2(b'"', b'\n', &bytes[at..]) else {
+                        // The rest has no quote and no newline: it ends where its last byte does.
+                        self.state = Quoting::Outside {
+                            at_field_start: ends_field(bytes[bytes.len() - 1]),
+                        };
+                        break;
+                    };
+                    let position = at + found;
+                    if bytes[position] == b'\n' {
+                        boundary = Some(position + 1);
+                        self.state = Quoting::Outside {
+                            at_field_start: true,
+                        };
+                    } else {
+                        let field_start = if position == at {
+                            at_field_start
+                        } else {
+                            ends_field(bytes[position - 1])
+                        };
+                        self.state = if field_start {
+                            Quoting::Quoted
+                        } else {
+                            Quoting::Outside {
+                                at_field_start: false,
+                            }
+                        };
+                    }
+                    at = position + 1;
+                }
+                Quoting::Quoted => match memchr::memchr(b'"', &bytes[at..]) {
+                    Some(found) => {
+                        self.state = Quoting::QuoteInQuoted;
+                        at += found + 1;
+                    }
+                    None => break,
+                },
+                Quoting::QuoteInQuoted => {
+                    if bytes[at] == b'"' {
+                        // `""`: an escaped quote, still inside the field.
+                        self.state = Quoting::Quoted;
+                        at += 1;
+                    } else {
+                        // The field closed; this byte is read as outside it (not consumed).
+                        self.state = Quoting::Outside {
+                            at_field_start: false,
+                        };
+                    }
+                }
+            }
+        }
+        boundary
+    }
+}
+
+/// Whether a field or record ends with `byte` (so a `"` after it opens a quoted field).
+fn ends_field(byte: u8) -> bool {
+    matches!(byte, b',' | b'\n' | b'\r')
+}
+
+/// A chunk of whole records, numbered in file order.
+type Chunk = (usize, Vec<u8>);
+/// A parsed chunk.
+type Parsed = (usize, Result<Vec<RecordBatch>, ArrowError>);
+
+/// The batches of a CSV file parsed on several threads, in file order.
+pub(super) struct ParallelCsv {
+    schema: SchemaRef,
+    batch_rows: usize,
+    results: Receiver<Parsed>,
+    /// One credit per chunk that may be read ahead; returned when a chunk is consumed.
+    credits: Option<SyncSender<()>>,
+    /// Chunks parsed out of order, waiting for their turn.
+    waiting: BTreeMap<usize, Result<Vec<RecordBatch>, ArrowError>>,
+    next_chunk: usize,
+    /// Parsed batches of the chunks taken so far, not yet handed on.
+    queue: std::collections::VecDeque<RecordBatch>,
+    queued_rows: usize,
+    /// The chunks are all consumed.
+    drained: bool,
+    /// The first parse error seen: the stream ends with the sequential reader's error.
+    failed: bool,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    path: PathBuf,
+    start: u64,
+}
+
+impl ParallelCsv {
+    /// Starts reading `path` from byte `start` (after a BOM) with `parsers` parser threads.
+    pub(super) fn start(
+        path: &Path,
+        start: u64,
+        schema: SchemaRef,
+        batch_rows: usize,
+        parsers: usize,
+        chunk_bytes: usize,
+    ) -> std::io::Result<Self> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(start))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let read_ahead = parsers + 1;
+        let (credits, credit_wait) = sync_channel::<()>(read_ahead);
+        for _ in 0..read_ahead {
+            credits
+                .send(())
+                .expect("the channel has room for every credit");
+        }
+        let (work, chunks) = sync_channel::<Chunk>(parsers);
+        let chunks = Arc::new(Mutex::new(chunks));
+        let (done, results) = channel::<Parsed>();
+        let mut threads = Vec::with_capacity(parsers + 1);
+        {
+            let (done, stop) = (done.clone(), stop.clone());
+            threads.push(std::thread::spawn(move || {
+                split(file, chunk_bytes, &credit_wait, &work, &done, &stop);
+            }));
+        }
+        for _ in 0..parsers {
+            let (chunks, done, schema) = (chunks.clone(), done.clone(), schema.clone());
+            threads.push(std::thread::spawn(move || {
+                parse(&chunks, &done, &schema, batch_rows)
+            }));
+        }
+        Ok(Self {
+            schema,
+            batch_rows,
+            results,
+            credits: Some(credits),
+            waiting: BTreeMap::new(),
+            next_chunk: 0,
+            queue: std::collections::VecDeque::new(),
+            queued_rows: 0,
+            drained: false,
+            failed: false,
+            stop,
+            threads,
+            path: path.to_path_buf(),
+            start,
+        })
+    }
+
+    /// Takes the next chunk in file order into the queue; `false` at the end of the file.
+    fn take_chunk(&mut self) -> Result<bool, ArrowError> {
+        let parsed = loop {
+            if let Some(parsed) = self.waiting.remove(&self.next_chunk) {
+                break parsed;
+            }
+            match self.results.recv() {
+                Ok((index, parsed)) => {
+                    self.waiting.insert(index, parsed);
+                }
+                // Every sender is gone and this chunk never came: the file has no more.
+                Err(_) => return Ok(false),
+            }
+        };
+        self.next_chunk += 1;
+        if let Some(credits) = &self.credits {
+            let _ = credits.send(());
+        }
+        for batch in parsed? {
+            self.queued_rows += batch.num_rows();
+            self.queue.push_back(batch);
+        }
+        Ok(true)
+    }
+
+    /// The next batch of exactly `batch_rows` rows (fewer only at the end).
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        while !self.drained && self.queued_rows < self.batch_rows {
+            if !self.take_chunk()? {
+                self.drained = true;
+            }
+        }
+        if self.queued_rows == 0 {
+            return Ok(None);
+        }
+        let wanted = self.batch_rows.min(self.queued_rows);
+        let mut parts = Vec::new();
+        let mut rows = 0;
+        while rows < wanted {
+            let batch = self
+                .queue
+                .pop_front()
+                .expect("the queue holds `queued_rows` rows");
+            let take = (wanted - rows).min(batch.num_rows());
+            if take < batch.num_rows() {
+                self.queue
+                    .push_front(batch.slice(take, batch.num_rows() - take));
+            }
+            parts.push(batch.slice(0, take));
+            rows += take;
+        }
+        self.queued_rows -= wanted;
+        if parts.len() == 1 {
+            return Ok(parts.pop());
+        }
+        concat_batches(&self.schema, &parts).map(Some)
+    }
+
+    /// The error the sequential reader gives for this file (the same message and line).
+    fn sequential_error(&self, parallel: ArrowError) -> ArrowError {
+        let sequential = (|| -> Result<Option<ArrowError>, ArrowError> {
+            let mut file = File::open(&self.path)?;
+            file.seek(SeekFrom::Start(self.start))?;
+            let reader = arrow::csv::ReaderBuilder::new(self.schema.clone())
+                .with_header(true)
+                .with_batch_size(self.batch_rows)
+                .build_buffered(std::io::BufReader::with_capacity(1 << 20, file))?;
+            Ok(reader.into_iter().find_map(Result::err))
+        })();
+        match sequential {
+            Ok(Some(error)) | Err(error) => error,
+            Ok(None) => parallel,
+        }
+    }
+}
+
+impl Iterator for ParallelCsv {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_batch() {
+            Ok(batch) => batch.map(Ok),
+            Err(error) => {
+                self.failed = true;
+                self.stop.store(true, Ordering::Relaxed);
+                Some(Err(self.sequential_error(error)))
+            }
+        }
+    }
+}
+
+impl RecordBatchReader for ParallelCsv {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+impl Drop for ParallelCsv {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Without credits the splitter stops; without it the parsers run out of chunks.
+        self.credits = None;
+        while self.results.try_recv().is_ok() {}
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The splitter thread: reads blocks, cuts them at the last record boundary, sends the chunks.
+fn split(
+    mut file: File,
+    chunk_bytes: usize,
+    credits: &Receiver<()>,
+    work: &SyncSender<Chunk>,
+    done: &Sender<Parsed>,
+    stop: &AtomicBool,
+) {
+    let mut splitter = Splitter::new();
+    let mut carried: Vec<u8> = Vec::new();
+    let mut index = 0;
+    let mut at_end = false;
+    while !at_end {
+        if stop.load(Ordering::Relaxed) || credits.recv().is_err() {
+            return;
+        }
+        let mut chunk = std::mem::take(&mut carried);
+        // Blocks until one holds a record boundary (more than one for a record longer than a
+        // block), or the end of the file.
+        loop {
+            let scanned = chunk.len();
+            match (&mut file).take(chunk_bytes as u64).read_to_end(&mut chunk) {
+                Err(error) => {
+                    let _ = done.send((index, Err(ArrowError::IoError(error.to_string(), error))));
+                    return;
+                }
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(_) => {}
+            }
+            if let Some(boundary) = splitter.scan(&chunk[scanned..]) {
+                carried = chunk.split_off(scanned + boundary);
+                break;
+            }
+        }
+        if chunk.is_empty() || work.send((index, chunk)).is_err() {
+            return;
+        }
+        index += 1;
+    }
+}
+
+/// A parser thread: decodes chunks until there are none.
+fn parse(chunks: &Mutex<Receiver<Chunk>>, done: &Sender<Parsed>, schema: &SchemaRef, rows: usize) {
+    loop {
+        let next = chunks.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok((index, bytes)) = next else {
+            return;
+        };
+        if done
+            .send((index, decode(schema, index == 0, rows, &bytes)))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Decodes whole records as arrow-csv's reader does (the header only in the first chunk).
+pub(super) fn decode(
+    schema: &SchemaRef,
+    header: bool,
+    rows: usize,
+    mut bytes: &[u8],
+) -> Result<Vec<RecordBatch>, ArrowError> {
+    let mut decoder = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(header)
+        .with_batch_size(rows)
+        .build_decoder();
+    let mut batches = Vec::new();
+    loop {
+        let decoded = decoder.decode(bytes)?;
+        bytes = &bytes[decoded..];
+        if decoded == 0 || decoder.capacity() == 0 {
+            match decoder.flush()? {
+                Some(batch) => batches.push(batch),
+                None if bytes.is_empty() => return Ok(batches),
+                None => {
+                    return Err(ArrowError::CsvError(
+                        "the CSV decoder stopped before the end of a chunk".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record boundary the splitter reports, scanning `text` in blocks of `block`.
+    fn boundaries(text: &str, block: usize) -> Vec<usize> {
+        let mut splitter = Splitter::new();
+        let mut found = Vec::new();
+        for (number, piece) in text.as_bytes().chunks(block).enumerate() {
+            if let Some(at) = splitter.scan(piece) {
+                found.push(number * block + at);
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn newlines_in_quoted_fields_are_not_boundaries() {
+        let text = "a,b\n\"x\ny\",1\n\"\"\"q\n\",2\n";
+        assert_eq!(boundaries(text, 1000), [text.len()]);
+        // Split at every byte, the last boundary of each piece is still a real one.
+        let real = [4, 12, text.len()];
+        for block in 1..text.len() {
+            for at in boundaries(text, block) {
+                assert!(real.contains(&at), "block {block}: {at}");
+            }
+        }
+    }
+
+    /// A CSV of `id,a,b` rows with every awkward shape csv-core accepts: quoted fields holding
+    /// commas, newlines and `""`, quotes inside unquoted fields, CRLF, empty fields, no final
+    /// newline, and now and then a row with a wrong field count or a non-integer id.
+    fn awkward_csv(rng: &mut fastrand::Rng, rows: usize) -> String {
+        let field = |rng: &mut fastrand::Rng| -> String {
+            match rng.usize(..8) {
+                0 => String::new(),
+                1 => "\"a,b\"".into(),
+                2 => "\"line\nbreak\"".into(),
+                3 => "\"say \"\"hi\"\"\"".into(),
+                4 => "5\" screen".into(),
+                5 => "\"\r\n\"".into(),
+                6 => "é✓".into(),
+                _ => format!("w{}", rng.u32(..1000)),
+            }
+        };
+        let mut text = String::from("id,a,b\n");
+        for row in 0..rows {
+            let id = if rng.usize(..300) == 0 {
+                "x".to_owned()
+            } else {
+                row.to_string()
+            };
+            text.push_str(&format!("{id},{},{}", field(rng), field(rng)));
+            if rng.usize(..400) == 0 {
+                text.push_str(",extra");
+            }
+            if row + 1 < rows || rng.bool() {
+                text.push_str(if rng.usize(..4) == 0 { "\r\n" } else { "\n" });
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn parallel_batches_are_the_sequential_batches() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Utf8, true),
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let mut rng = fastrand::Rng::with_seed(20261207);
+        let (mut errors, mut compared) = (0, 0);
+        for case in 0..150 {
+            let length = rng.usize(..120);
+            let text = awkward_csv(&mut rng, length);
+            std::fs::write(&path, &text).unwrap();
+            let rows = 1 + rng.usize(..9);
+            let sequential: Result<Vec<RecordBatch>, String> =
+                arrow::csv::ReaderBuilder::new(schema.clone())
+                    .with_header(true)
+                    .with_batch_size(rows)
+                    .build(File::open(&path).unwrap())
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| error.to_string());
+            errors += usize::from(sequential.is_err());
+            for (chunk_bytes, parsers) in [(1, 1), (7, 2), (64, 3), (1 << 20, 2)] {
+                let parallel: Result<Vec<RecordBatch>, String> =
+                    ParallelCsv::start(&path, 0, schema.clone(), rows, parsers, chunk_bytes)
+                        .unwrap()
+                        .collect::<Result<_, _>>()
+                        .map_err(|error| error.to_string());
+                assert_eq!(
+                    parallel, sequential,
+                    "case {case}, chunks of {chunk_bytes} bytes, {parsers} parsers:\n{text}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(
+            errors > 10 && errors < 140,
+            "{errors} of 150 inputs fail to parse"
+        );
+        assert_eq!(compared, 600);
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_field_is_literal() {
+        // csv-core reads `5" screen` as text: the newline after it ends the record.
+        let text = "size,n\n5\" screen,1\nx,2\n";
+        for block in 1..=text.len() {
+            let found = boundaries(text, block);
+            assert!(found.contains(&text.len()), "block {block}: {found:?}");
+            assert!(found.iter().all(|at| [7, 19, 23].contains(at)), "{found:?}");
+        }
+    }
+}
