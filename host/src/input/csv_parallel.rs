@@ -145,8 +145,11 @@ fn ends_field(byte: u8) -> bool {
 
 /// A chunk of whole records, numbered in file order.
 type Chunk = (usize, Vec<u8>);
-/// A parsed chunk.
-type Parsed = (usize, Result<Vec<RecordBatch>, ArrowError>);
+/// What the threads report: a parsed chunk, or (from the splitter) how many chunks there are.
+enum Parsed {
+    Chunk(usize, Result<Vec<RecordBatch>, ArrowError>),
+    End(usize),
+}
 
 /// The batches of a CSV file parsed on several threads, in file order.
 pub(super) struct ParallelCsv {
@@ -161,6 +164,8 @@ pub(super) struct ParallelCsv {
     /// Parsed batches of the chunks taken so far, not yet handed on.
     queue: std::collections::VecDeque<RecordBatch>,
     queued_rows: usize,
+    /// How many chunks the file has, once the splitter has reached its end.
+    chunks: Option<usize>,
     /// The chunks are all consumed.
     drained: bool,
     /// The first parse error seen: the stream ends with the sequential reader's error.
@@ -216,6 +221,7 @@ impl ParallelCsv {
             next_chunk: 0,
             queue: std::collections::VecDeque::new(),
             queued_rows: 0,
+            chunks: None,
             drained: false,
             failed: false,
             stop,
@@ -231,12 +237,21 @@ impl ParallelCsv {
             if let Some(parsed) = self.waiting.remove(&self.next_chunk) {
                 break parsed;
             }
+            if self.chunks == Some(self.next_chunk) {
+                return Ok(false);
+            }
             match self.results.recv() {
-                Ok((index, parsed)) => {
+                Ok(Parsed::Chunk(index, parsed)) => {
                     self.waiting.insert(index, parsed);
                 }
-                // Every sender is gone and this chunk never came: the file has no more.
-                Err(_) => return Ok(false),
+                Ok(Parsed::End(chunks)) => self.chunks = Some(chunks),
+                // Never a silent end: a chunk that does not come is an error.
+                Err(_) => {
+                    return Err(ArrowError::CsvError(format!(
+                        "the CSV parser threads stopped before chunk {} was parsed",
+                        self.next_chunk
+                    )));
+                }
             }
         };
         self.next_chunk += 1;
@@ -361,7 +376,8 @@ fn split(
             let scanned = chunk.len();
             match (&mut file).take(chunk_bytes as u64).read_to_end(&mut chunk) {
                 Err(error) => {
-                    let _ = done.send((index, Err(ArrowError::IoError(error.to_string(), error))));
+                    let error = ArrowError::IoError(error.to_string(), error);
+                    let _ = done.send(Parsed::Chunk(index, Err(error)));
                     return;
                 }
                 Ok(0) => {
@@ -375,11 +391,14 @@ fn split(
                 break;
             }
         }
-        if chunk.is_empty() || work.send((index, chunk)).is_err() {
-            return;
+        if !chunk.is_empty() {
+            if work.send((index, chunk)).is_err() {
+                return;
+            }
+            index += 1;
         }
-        index += 1;
     }
+    let _ = done.send(Parsed::End(index));
 }
 
 /// A parser thread: decodes chunks until there are none.
@@ -389,10 +408,19 @@ fn parse(chunks: &Mutex<Receiver<Chunk>>, done: &Sender<Parsed>, schema: &Schema
         let Ok((index, bytes)) = next else {
             return;
         };
-        if done
-            .send((index, decode(schema, index == 0, rows, &bytes)))
-            .is_err()
-        {
+        // A decoder that panics on some input must not end the stream silently.
+        let parsed = std::panic::catch_unwind(|| decode(schema, index == 0, rows, &bytes))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(ArrowError::CsvError(format!(
+                    "the CSV decoder panicked: {message}"
+                )))
+            });
+        if done.send(Parsed::Chunk(index, parsed)).is_err() {
             return;
         }
     }
