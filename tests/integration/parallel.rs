@@ -434,3 +434,67 @@ fn a_big_csv_parsed_on_several_threads_gives_the_same_file_and_errors() {
     assert!(!dir.path().join("bad.parquet").exists());
     assert_no_leftovers(dir.path());
 }
+
+#[test]
+fn big_json_lines_parsed_on_several_threads_give_the_same_file_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for row in 0..500_000 {
+        let note = match row % 4 {
+            0 => "\"two\\nlines\"".to_owned(),
+            1 => "\"say \\\"hi\\\"\"".to_owned(),
+            2 => "null".to_owned(),
+            _ => format!("\"plain {row}\""),
+        };
+        let end = if row % 3 == 0 { "\r\n" } else { "\n" };
+        text.push_str(&format!(
+            "{{\"id\":{row},\"name\":\"name-{}\",\"score\":{}.25,\"note\":{note}}}{end}",
+            row % 1000,
+            row % 97
+        ));
+    }
+    assert!(text.len() > 3 * (8 << 20), "{}", text.len());
+    std::fs::write(dir.path().join("in.jsonl"), &text).unwrap();
+    let mut written = Vec::new();
+    for threads in ["1", "3"] {
+        let output = format!("out{threads}.parquet");
+        let run = run_atio(
+            dir.path(),
+            &["write", "in.jsonl", &output, "--threads", threads],
+            b"",
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        written.push(std::fs::read(dir.path().join(&output)).unwrap());
+    }
+    assert!(
+        written[0] == written[1],
+        "1 and 3 parser threads wrote different files"
+    );
+    let (batch, _) = read_parquet(&dir.path().join("out3.parquet"));
+    assert_eq!(batch.num_rows(), 500_000);
+    let notes = batch
+        .column(3)
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>();
+    let notes = notes.expect("the note column is text");
+    assert_eq!(notes.value(400_000), "two\nlines");
+    assert_eq!(notes.value(400_001), "say \"hi\"");
+    assert!(arrow::array::Array::is_null(notes, 400_002));
+    // A key first seen deep in the file: the same error and hint for any count.
+    text.push_str("{\"id\":1,\"late\":true}\n");
+    std::fs::write(dir.path().join("in.jsonl"), &text).unwrap();
+    let mut errors = Vec::new();
+    for threads in ["1", "3"] {
+        let run = run_atio(
+            dir.path(),
+            &["write", "in.jsonl", "bad.parquet", "--threads", threads],
+            b"",
+        );
+        assert_eq!(run.status.code(), Some(10), "{}", stderr(&run));
+        errors.push(stderr(&run));
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].contains("--infer-rows"), "{}", errors[0]);
+    assert!(!dir.path().join("bad.parquet").exists());
+    assert_no_leftovers(dir.path());
+}

@@ -268,8 +268,8 @@ pub struct WriteArgs {
     #[arg(long)]
     pub if_changed: bool,
     /// Most encoder instances encoding one file at once, each in its own sandbox (formats that
-    /// encode in parts: parquet, csv, jsonl), and threads parsing a CSV input file. Default: the
-    /// cores available. The file is the same bytes for any N.
+    /// encode in parts: parquet, csv, jsonl), and threads parsing a CSV or JSON-lines input
+    /// file. Default: the cores available. The file is the same bytes for any N.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     #[command(flatten)]

@@ -7,9 +7,9 @@
 //! readers, which some corrupt files still provoke) becomes an [`Error`] naming the *input*,
 //! so a write fails with exit 10 and the right path instead of crashing or blaming the output.
 
-mod csv_parallel;
 mod guard;
 mod ipc;
+mod parallel_text;
 mod parquet;
 mod text;
 
@@ -97,9 +97,9 @@ pub struct ReadOptions {
     pub format: Option<InputFormat>,
     /// Rows a CSV or JSON-lines schema is inferred from.
     pub infer_rows: InferRows,
-    /// Threads that parse a CSV file (`None`: [`crate::default_threads`]); with 1, or for a
-    /// file smaller than a few chunks, or a stream, the caller's thread parses it. The batches
-    /// are the same for any count.
+    /// Threads that parse a CSV or JSON-lines file (`None`: [`crate::default_threads`]); with
+    /// 1, or for a file smaller than a few chunks, or a stream, the caller's thread parses it.
+    /// The batches are the same for any count.
     pub threads: Option<usize>,
 }
 

@@ -17,7 +17,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatchIterator;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::csv_parallel::{CHUNK_BYTES, ParallelCsv};
+use super::parallel_text::{CHUNK_BYTES, ParallelText, Plan, Text, csv_builder, json_builder};
 use super::{BatchReader, INFER_ROWS, InferRows, InputFormat, arrow_error, batch_rows, open_file};
 use crate::error::{Error, Result, Step};
 
@@ -55,12 +55,23 @@ pub(super) fn open_path(
     file.seek(SeekFrom::Start(start)).map_err(io_error)?;
     let size = file.get_ref().metadata().map_err(io_error)?.len();
     let worth_splitting = size.saturating_sub(start) > 2 * CHUNK_BYTES as u64;
-    if format == InputFormat::Csv && parsers > 1 && worth_splitting && !schema.fields().is_empty() {
+    if parsers > 1 && worth_splitting && !schema.fields().is_empty() {
         let schema = Arc::new(schema);
-        let rows = batch_rows(schema.fields().len());
-        let reader = ParallelCsv::start(path, start, schema, rows, parsers, CHUNK_BYTES)
-            .map_err(io_error)?;
-        return Ok(Box::new(reader));
+        let plan = Plan {
+            text: match format {
+                InputFormat::Csv => Text::Csv,
+                _ => Text::JsonLines,
+            },
+            start,
+            schema: schema.clone(),
+            batch_rows: batch_rows(schema.fields().len()),
+            parsers,
+            chunk_bytes: CHUNK_BYTES,
+        };
+        let reader = ParallelText::start(path, plan).map_err(io_error)?;
+        let batches =
+            reader.map(move |batch| batch.map_err(|error| late_key_hint(error, infer_rows)));
+        return Ok(Box::new(RecordBatchIterator::new(batches, schema)));
     }
     build(Box::new(file), format, schema, infer_rows, path)
 }
@@ -161,18 +172,14 @@ fn build(
     let rows = batch_rows(schema.fields().len());
     match format {
         InputFormat::Csv => {
-            let reader = arrow::csv::ReaderBuilder::new(schema)
+            let reader = csv_builder(schema, rows)
                 .with_header(true)
-                .with_batch_size(rows)
                 .build_buffered(source)
                 .map_err(|error| arrow_error(label, error))?;
             Ok(Box::new(reader))
         }
         _ => {
-            let reader = arrow::json::ReaderBuilder::new(schema.clone())
-                .with_batch_size(rows)
-                .with_strict_mode(true)
-                .with_coerce_primitive(true)
+            let reader = json_builder(schema.clone(), rows)
                 .build(source)
                 .map_err(|error| arrow_error(label, error))?;
             let batches =

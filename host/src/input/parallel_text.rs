@@ -1,12 +1,15 @@
-//! CSV files parsed on several threads, with exactly the batches one thread would make.
+//! CSV and JSON-lines files parsed on several threads, with exactly the batches one thread
+//! would make.
 //!
-//! A splitter thread reads the file in blocks and cuts it into chunks at record boundaries:
-//! the `\n`s outside quoted fields, found by following csv-core's quoting rules (a `"` opens a
-//! quoted field only at the start of a field; `""` inside one is an escaped quote), so a
-//! newline inside a quoted field never splits a record. Parser threads decode the chunks with
-//! arrow-csv's own decoder (the header only in the first), and the reader hands the batches on
-//! in file order, re-cut to exactly `batch_rows` rows, so what follows (row groups, parts) is
-//! the same as from the sequential reader.
+//! A splitter thread reads the file in blocks and cuts it into chunks at record boundaries.
+//! JSON lines: every `\n` (a JSON string cannot hold a raw newline). CSV: the `\n`s outside
+//! quoted fields, found by following csv-core's quoting rules (a `"` opens a quoted field only
+//! at the start of a field; `""` inside one is an escaped quote), so a newline inside a quoted
+//! field never splits a record. Parser threads decode the chunks with arrow-rs's own decoders,
+//! built as the sequential readers are ([`csv_builder`], [`json_builder`]; the CSV header only
+//! in the first chunk), and the reader hands the batches on in file order, re-cut to exactly
+//! `batch_rows` rows, so what follows (row groups, parts) is the same as from the sequential
+//! reader.
 //!
 //! A chunk that fails to parse ends the stream with the error the sequential reader gives for
 //! the same file (it is run up to that error), so messages and line numbers stay exact.
@@ -29,6 +32,50 @@ use arrow::record_batch::RecordBatchReader;
 /// Bytes per chunk handed to a parser thread.
 pub(super) const CHUNK_BYTES: usize = 8 << 20;
 
+/// The text formats parsed in parallel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Text {
+    Csv,
+    JsonLines,
+}
+
+/// The CSV reader settings every CSV read uses (sequential or chunked).
+pub(super) fn csv_builder(schema: SchemaRef, rows: usize) -> arrow::csv::ReaderBuilder {
+    arrow::csv::ReaderBuilder::new(schema).with_batch_size(rows)
+}
+
+/// The JSON-lines reader settings every JSON-lines read uses (sequential or chunked).
+pub(super) fn json_builder(schema: SchemaRef, rows: usize) -> arrow::json::ReaderBuilder {
+    arrow::json::ReaderBuilder::new(schema)
+        .with_batch_size(rows)
+        .with_strict_mode(true)
+        .with_coerce_primitive(true)
+}
+
+/// The batches of the same file read by one thread, for the exact error of a failed chunk.
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+
+/// Opens the one-thread reader of `path` from `start`.
+fn sequential(
+    text: Text,
+    path: &Path,
+    start: u64,
+    schema: &SchemaRef,
+    rows: usize,
+) -> Result<Batches, ArrowError> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let source = std::io::BufReader::with_capacity(1 << 20, file);
+    Ok(match text {
+        Text::Csv => Box::new(
+            csv_builder(schema.clone(), rows)
+                .with_header(true)
+                .build_buffered(source)?,
+        ),
+        Text::JsonLines => Box::new(json_builder(schema.clone(), rows).build(source)?),
+    })
+}
+
 /// Where a record may end, given csv-core's quoting: the state after the bytes scanned so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Quoting {
@@ -41,15 +88,17 @@ enum Quoting {
     QuoteInQuoted,
 }
 
-/// Follows the quoting state through a file's bytes, block by block.
+/// Finds record ends in a file's bytes, block by block (for CSV, following the quoting state).
 #[derive(Debug)]
 struct Splitter {
+    text: Text,
     state: Quoting,
 }
 
 impl Splitter {
-    fn new() -> Self {
+    fn new(text: Text) -> Self {
         Self {
+            text,
             state: Quoting::Outside {
                 at_field_start: true,
             },
@@ -59,6 +108,9 @@ impl Splitter {
     /// Scans `bytes` (continuing from the previous block) and returns the position just after
     /// the last record-ending `\n` in them, if there is one.
     fn scan(&mut self, bytes: &[u8]) -> Option<usize> {
+        if self.text == Text::JsonLines {
+            return memchr::memrchr(b'\n', bytes).map(|at| at + 1);
+        }
         if matches!(self.state, Quoting::Outside { .. }) && memchr::memchr(b'"', bytes).is_none() {
             // No quote at all: every newline ends a record.
             let last = memchr::memrchr(b'\n', bytes);
@@ -151,8 +203,8 @@ enum Parsed {
     End(usize),
 }
 
-/// The batches of a CSV file parsed on several threads, in file order.
-pub(super) struct ParallelCsv {
+/// The batches of a CSV or JSON-lines file parsed on several threads, in file order.
+pub(super) struct ParallelText {
     schema: SchemaRef,
     batch_rows: usize,
     results: Receiver<Parsed>,
@@ -172,24 +224,37 @@ pub(super) struct ParallelCsv {
     failed: bool,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    text: Text,
     path: PathBuf,
     start: u64,
 }
 
-impl ParallelCsv {
-    /// Starts reading `path` from byte `start` (after a BOM) with `parsers` parser threads.
-    pub(super) fn start(
-        path: &Path,
-        start: u64,
-        schema: SchemaRef,
-        batch_rows: usize,
-        parsers: usize,
-        chunk_bytes: usize,
-    ) -> std::io::Result<Self> {
+/// What [`ParallelText::start`] reads, and how.
+pub(super) struct Plan {
+    pub(super) text: Text,
+    /// Where the records start (after a byte-order mark).
+    pub(super) start: u64,
+    pub(super) schema: SchemaRef,
+    pub(super) batch_rows: usize,
+    pub(super) parsers: usize,
+    pub(super) chunk_bytes: usize,
+}
+
+impl ParallelText {
+    /// Starts reading `path` as `plan` says.
+    pub(super) fn start(path: &Path, plan: Plan) -> std::io::Result<Self> {
+        let Plan {
+            text,
+            start,
+            schema,
+            batch_rows,
+            parsers,
+            chunk_bytes,
+        } = plan;
         let mut file = File::open(path)?;
         file.seek(SeekFrom::Start(start))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let read_ahead = parsers + 1;
+        let read_ahead = parsers * 2;
         let (credits, credit_wait) = sync_channel::<()>(read_ahead);
         for _ in 0..read_ahead {
             credits
@@ -203,13 +268,22 @@ impl ParallelCsv {
         {
             let (done, stop) = (done.clone(), stop.clone());
             threads.push(std::thread::spawn(move || {
-                split(file, chunk_bytes, &credit_wait, &work, &done, &stop);
+                let splitter = Splitter::new(text);
+                split(
+                    file,
+                    splitter,
+                    chunk_bytes,
+                    &credit_wait,
+                    &work,
+                    &done,
+                    &stop,
+                );
             }));
         }
         for _ in 0..parsers {
             let (chunks, done, schema) = (chunks.clone(), done.clone(), schema.clone());
             threads.push(std::thread::spawn(move || {
-                parse(&chunks, &done, &schema, batch_rows)
+                parse(text, &chunks, &done, &schema, batch_rows);
             }));
         }
         Ok(Self {
@@ -226,6 +300,7 @@ impl ParallelCsv {
             failed: false,
             stop,
             threads,
+            text,
             path: path.to_path_buf(),
             start,
         })
@@ -300,15 +375,14 @@ impl ParallelCsv {
 
     /// The error the sequential reader gives for this file (the same message and line).
     fn sequential_error(&self, parallel: ArrowError) -> ArrowError {
-        let sequential = (|| -> Result<Option<ArrowError>, ArrowError> {
-            let mut file = File::open(&self.path)?;
-            file.seek(SeekFrom::Start(self.start))?;
-            let reader = arrow::csv::ReaderBuilder::new(self.schema.clone())
-                .with_header(true)
-                .with_batch_size(self.batch_rows)
-                .build_buffered(std::io::BufReader::with_capacity(1 << 20, file))?;
-            Ok(reader.into_iter().find_map(Result::err))
-        })();
+        let sequential = sequential(
+            self.text,
+            &self.path,
+            self.start,
+            &self.schema,
+            self.batch_rows,
+        )
+        .map(|mut batches| batches.find_map(Result::err));
         match sequential {
             Ok(Some(error)) | Err(error) => error,
             Ok(None) => parallel,
@@ -316,7 +390,7 @@ impl ParallelCsv {
     }
 }
 
-impl Iterator for ParallelCsv {
+impl Iterator for ParallelText {
     type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -334,13 +408,13 @@ impl Iterator for ParallelCsv {
     }
 }
 
-impl RecordBatchReader for ParallelCsv {
+impl RecordBatchReader for ParallelText {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
 }
 
-impl Drop for ParallelCsv {
+impl Drop for ParallelText {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // Without credits the splitter stops; without it the parsers run out of chunks.
@@ -355,13 +429,13 @@ impl Drop for ParallelCsv {
 /// The splitter thread: reads blocks, cuts them at the last record boundary, sends the chunks.
 fn split(
     mut file: File,
+    mut splitter: Splitter,
     chunk_bytes: usize,
     credits: &Receiver<()>,
     work: &SyncSender<Chunk>,
     done: &Sender<Parsed>,
     stop: &AtomicBool,
 ) {
-    let mut splitter = Splitter::new();
     let mut carried: Vec<u8> = Vec::new();
     let mut index = 0;
     let mut at_end = false;
@@ -402,40 +476,48 @@ fn split(
 }
 
 /// A parser thread: decodes chunks until there are none.
-fn parse(chunks: &Mutex<Receiver<Chunk>>, done: &Sender<Parsed>, schema: &SchemaRef, rows: usize) {
+fn parse(
+    text: Text,
+    chunks: &Mutex<Receiver<Chunk>>,
+    done: &Sender<Parsed>,
+    schema: &SchemaRef,
+    rows: usize,
+) {
     loop {
         let next = chunks.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok((index, bytes)) = next else {
             return;
         };
         // A decoder that panics on some input must not end the stream silently.
-        let parsed = std::panic::catch_unwind(|| decode(schema, index == 0, rows, &bytes))
-            .unwrap_or_else(|panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|text| (*text).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(ArrowError::CsvError(format!(
-                    "the CSV decoder panicked: {message}"
-                )))
-            });
+        let parsed = std::panic::catch_unwind(|| match text {
+            Text::Csv => decode_csv(schema, index == 0, rows, &bytes),
+            Text::JsonLines => decode_json(schema, rows, &bytes),
+        })
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ArrowError::CsvError(format!(
+                "the CSV decoder panicked: {message}"
+            )))
+        });
         if done.send(Parsed::Chunk(index, parsed)).is_err() {
             return;
         }
     }
 }
 
-/// Decodes whole records as arrow-csv's reader does (the header only in the first chunk).
-pub(super) fn decode(
+/// Decodes whole CSV records as arrow-csv's reader does (the header only in the first chunk).
+fn decode_csv(
     schema: &SchemaRef,
     header: bool,
     rows: usize,
     mut bytes: &[u8],
 ) -> Result<Vec<RecordBatch>, ArrowError> {
-    let mut decoder = arrow::csv::ReaderBuilder::new(schema.clone())
+    let mut decoder = csv_builder(schema.clone(), rows)
         .with_header(header)
-        .with_batch_size(rows)
         .build_decoder();
     let mut batches = Vec::new();
     loop {
@@ -455,13 +537,42 @@ pub(super) fn decode(
     }
 }
 
+/// Decodes whole JSON lines as arrow-json's reader does.
+fn decode_json(
+    schema: &SchemaRef,
+    rows: usize,
+    mut bytes: &[u8],
+) -> Result<Vec<RecordBatch>, ArrowError> {
+    let mut decoder = json_builder(schema.clone(), rows).build_decoder()?;
+    let mut batches = Vec::new();
+    loop {
+        if bytes.is_empty() {
+            batches.extend(decoder.flush()?);
+            return Ok(batches);
+        }
+        let decoded = decoder.decode(bytes)?;
+        bytes = &bytes[decoded..];
+        if !bytes.is_empty() {
+            // The batch is full.
+            match decoder.flush()? {
+                Some(batch) => batches.push(batch),
+                None => {
+                    return Err(ArrowError::JsonError(
+                        "the JSON decoder stopped before the end of a chunk".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Every record boundary the splitter reports, scanning `text` in blocks of `block`.
     fn boundaries(text: &str, block: usize) -> Vec<usize> {
-        let mut splitter = Splitter::new();
+        let mut splitter = Splitter::new(Text::Csv);
         let mut found = Vec::new();
         for (number, piece) in text.as_bytes().chunks(block).enumerate() {
             if let Some(at) = splitter.scan(piece) {
@@ -545,11 +656,18 @@ mod tests {
                     .map_err(|error| error.to_string());
             errors += usize::from(sequential.is_err());
             for (chunk_bytes, parsers) in [(1, 1), (7, 2), (64, 3), (1 << 20, 2)] {
-                let parallel: Result<Vec<RecordBatch>, String> =
-                    ParallelCsv::start(&path, 0, schema.clone(), rows, parsers, chunk_bytes)
-                        .unwrap()
-                        .collect::<Result<_, _>>()
-                        .map_err(|error| error.to_string());
+                let plan = Plan {
+                    text: Text::Csv,
+                    start: 0,
+                    schema: schema.clone(),
+                    batch_rows: rows,
+                    parsers,
+                    chunk_bytes,
+                };
+                let parallel: Result<Vec<RecordBatch>, String> = ParallelText::start(&path, plan)
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| error.to_string());
                 assert_eq!(
                     parallel, sequential,
                     "case {case}, chunks of {chunk_bytes} bytes, {parsers} parsers:\n{text}"
@@ -562,6 +680,82 @@ mod tests {
             "{errors} of 150 inputs fail to parse"
         );
         assert_eq!(compared, 600);
+    }
+
+    /// JSON lines with escaped newlines and quotes in strings, missing keys, blank lines, CRLF,
+    /// numbers as strings, and now and then an unknown key or a broken line.
+    fn awkward_json_lines(rng: &mut fastrand::Rng, rows: usize) -> String {
+        let mut text = String::new();
+        for row in 0..rows {
+            let a = match rng.usize(..5) {
+                0 => "\"two\\nlines\"".to_owned(),
+                1 => "\"say \\\"hi\\\"\"".to_owned(),
+                2 => "null".to_owned(),
+                3 => "\"é✓\"".to_owned(),
+                _ => format!("\"w{}\"", rng.u32(..1000)),
+            };
+            let line = match rng.usize(..200) {
+                0 => format!("{{\"id\":{row},\"a\":{a},\"surprise\":1}}"),
+                1 => format!("{{\"id\":{row},\"a\":"),
+                2..=20 => format!("{{\"a\":{a}}}"),
+                21..=30 => String::new(),
+                31..=40 => format!("{{\"id\":\"{row}\",\"b\":{}.5}}", row % 7),
+                _ => format!("{{\"id\":{row},\"a\":{a},\"b\":{}}}", rng.f64()),
+            };
+            text.push_str(&line);
+            if row + 1 < rows || rng.bool() {
+                text.push_str(if rng.usize(..4) == 0 { "\r\n" } else { "\n" });
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn parallel_json_lines_are_the_sequential_batches() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Float64, true),
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut errors = 0;
+        for case in 0..150 {
+            let length = rng.usize(..150);
+            let text = awkward_json_lines(&mut rng, length);
+            std::fs::write(&path, &text).unwrap();
+            let rows = 1 + rng.usize(..9);
+            let sequential: Result<Vec<RecordBatch>, String> =
+                sequential(Text::JsonLines, &path, 0, &schema, rows)
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| error.to_string());
+            errors += usize::from(sequential.is_err());
+            for (chunk_bytes, parsers) in [(1, 1), (9, 2), (100, 3), (1 << 20, 2)] {
+                let plan = Plan {
+                    text: Text::JsonLines,
+                    start: 0,
+                    schema: schema.clone(),
+                    batch_rows: rows,
+                    parsers,
+                    chunk_bytes,
+                };
+                let parallel: Result<Vec<RecordBatch>, String> = ParallelText::start(&path, plan)
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| error.to_string());
+                assert_eq!(
+                    parallel, sequential,
+                    "case {case}, chunks of {chunk_bytes} bytes, {parsers} parsers:\n{text}"
+                );
+            }
+        }
+        assert!(
+            errors > 10 && errors < 140,
+            "{errors} of 150 inputs fail to parse"
+        );
     }
 
     #[test]
