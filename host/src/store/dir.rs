@@ -242,10 +242,8 @@ impl ObjectDir {
             }
             _ => None,
         };
-        let publishing = match interrupt::publishing() {
-            Ok(publishing) => publishing,
-            Err(error) => return Err(Error::io(Step::Publish, manifest_url.as_path(), error)),
-        };
+        let publishing = interrupt::publishing()
+            .map_err(|error| Error::io(Step::Publish, manifest_url.as_path(), error))?;
         let put = block_on(self.store.objects.put_opts(
             manifest_url.key(),
             PutPayload::from(manifest.to_json()),

@@ -250,6 +250,10 @@ impl ObjectFile {
 
     /// Keeps the object as it is as a version; this write then replaces exactly it.
     fn keep_previous(&mut self, versions: &ObjectVersions) -> Result<Option<u64>> {
+        if self.options.if_match.is_some() {
+            // A write --if-match already refuses keeps nothing.
+            self.check_precondition()?;
+        }
         let (kept, e_tag) = versions.keep_object(&self.run_id)?;
         if let Some(expected) = &self.options.if_match
             && e_tag.as_deref().map(quoted) != Some(quoted(expected))
