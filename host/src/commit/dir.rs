@@ -117,7 +117,7 @@ pub struct DirReport {
     pub method: &'static str,
     /// Milliseconds from start to report.
     pub total_ms: f64,
-    /// With `keep_versions` (local directories): the version number the replaced tree was
+    /// With `keep_versions`: the version number the replaced tree (or prefix) was
     /// kept as.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept_version: Option<u64>,
