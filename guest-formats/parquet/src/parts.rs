@@ -45,6 +45,9 @@ impl std::fmt::Debug for ParquetParts {
     }
 }
 
+/// Room beyond a run's estimated size for its page headers and footer.
+const RESERVE_SLACK: usize = 64 << 10;
+
 /// The small file of one column run.
 struct RunWriter {
     writer: ArrowWriter<SharedBuffer>,
@@ -60,6 +63,12 @@ struct SharedBuffer(Arc<Mutex<(usize, Vec<u8>)>>);
 impl SharedBuffer {
     fn new() -> Self {
         Self(Arc::new(Mutex::new((MAGIC.len(), Vec::new()))))
+    }
+
+    /// Makes room for `bytes` more.
+    fn reserve(&self, bytes: usize) {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        state.1.reserve(bytes);
     }
 
     /// Everything written after the magic number.
@@ -148,6 +157,9 @@ impl PartEncoder for ParquetParts {
             .part
             .take()
             .ok_or_else(|| EncodeError::internal("end outside a part"))?;
+        // The encoded row group is about its estimated size: one allocation for it, instead of
+        // a buffer doubling (a copy and fresh pages each time) while the chunks flush.
+        part.buffer.reserve(part.writer.in_progress_size() + RESERVE_SLACK);
         let metadata = part.writer.finish().map_err(internal)?;
         let mut file = part.buffer.take();
         let data_end = data_end(&metadata)?;
