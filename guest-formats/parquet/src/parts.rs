@@ -159,7 +159,8 @@ impl PartEncoder for ParquetParts {
             .ok_or_else(|| EncodeError::internal("end outside a part"))?;
         // The encoded row group is about its estimated size: one allocation for it, instead of
         // a buffer doubling (a copy and fresh pages each time) while the chunks flush.
-        part.buffer.reserve(part.writer.in_progress_size() + RESERVE_SLACK);
+        part.buffer
+            .reserve(part.writer.in_progress_size() + RESERVE_SLACK);
         let metadata = part.writer.finish().map_err(internal)?;
         let mut file = part.buffer.take();
         let data_end = data_end(&metadata)?;
