@@ -759,6 +759,34 @@ mod tests {
     }
 
     #[test]
+    fn dropping_the_reader_early_stops_its_threads() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Utf8, true),
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let text = awkward_csv(&mut fastrand::Rng::with_seed(1), 100_000);
+        std::fs::write(&path, &text).unwrap();
+        let plan = Plan {
+            text: Text::Csv,
+            start: 0,
+            schema,
+            batch_rows: 100,
+            parsers: 3,
+            chunk_bytes: 4096,
+        };
+        let mut reader = ParallelText::start(&path, plan).unwrap();
+        assert!(reader.next().is_some());
+        let started = std::time::Instant::now();
+        // Drop joins the splitter and the parsers: they must all stop, not wait for the file.
+        drop(reader);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn a_quote_inside_an_unquoted_field_is_literal() {
         // csv-core reads `5" screen` as text: the newline after it ends the record.
         let text = "size,n\n5\" screen,1\nx,2\n";
