@@ -12,7 +12,10 @@
 //! reader.
 //!
 //! A chunk that fails to parse ends the stream with the error the sequential reader gives for
-//! the same file (it is run up to that error), so messages and line numbers stay exact.
+//! the same file (it is run up to that error), so messages and line numbers stay exact. Memory
+//! is bounded: two chunks read ahead per parser, and when no record ends within eight chunks
+//! of bytes (a huge record, or CSV lines ended by a lone `\r`, which csv-core accepts) the rest
+//! of the file is read by one thread from the last record end instead of being buffered.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -52,24 +55,26 @@ pub(super) fn json_builder(schema: SchemaRef, rows: usize) -> arrow::json::Reade
         .with_coerce_primitive(true)
 }
 
-/// The batches of the same file read by one thread, for the exact error of a failed chunk.
-type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>>;
+/// Batches read by one thread: the exact error of a failed chunk, or the rest of a file whose
+/// records the splitter cannot find.
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>;
 
-/// Opens the one-thread reader of `path` from `start`.
+/// Opens the one-thread reader of `path` from byte `from` (`header`: a CSV header is there).
 fn sequential(
     text: Text,
     path: &Path,
-    start: u64,
+    from: u64,
+    header: bool,
     schema: &SchemaRef,
     rows: usize,
 ) -> Result<Batches, ArrowError> {
     let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(start))?;
+    file.seek(SeekFrom::Start(from))?;
     let source = std::io::BufReader::with_capacity(1 << 20, file);
     Ok(match text {
         Text::Csv => Box::new(
             csv_builder(schema.clone(), rows)
-                .with_header(true)
+                .with_header(header)
                 .build_buffered(source)?,
         ),
         Text::JsonLines => Box::new(json_builder(schema.clone(), rows).build(source)?),
@@ -197,10 +202,24 @@ fn ends_field(byte: u8) -> bool {
 
 /// A chunk of whole records, numbered in file order.
 type Chunk = (usize, Vec<u8>);
-/// What the threads report: a parsed chunk, or (from the splitter) how many chunks there are.
+/// What the threads report: a parsed chunk, or (from the splitter) how many chunks there are,
+/// or from which chunk on one thread must read the rest.
 enum Parsed {
     Chunk(usize, Result<Vec<RecordBatch>, ArrowError>),
     End(usize),
+    /// No record ends within [`MAX_CHUNK_FACTOR`] chunks of bytes (a huge record, or CSV lines
+    /// ended by a lone `\r`): chunk `.0` and the rest, from byte `.1`, are read sequentially,
+    /// so memory stays bounded.
+    Sequential(usize, u64),
+}
+
+/// How many chunks of bytes the splitter holds while looking for a record end.
+const MAX_CHUNK_FACTOR: usize = 8;
+
+/// A chunk's turn: its batches, or the point where one thread takes over.
+enum Turn {
+    Parsed(Result<Vec<RecordBatch>, ArrowError>),
+    SequentialFrom(u64),
 }
 
 /// The batches of a CSV or JSON-lines file parsed on several threads, in file order.
@@ -211,7 +230,9 @@ pub(super) struct ParallelText {
     /// One credit per chunk that may be read ahead; returned when a chunk is consumed.
     credits: Option<SyncSender<()>>,
     /// Chunks parsed out of order, waiting for their turn.
-    waiting: BTreeMap<usize, Result<Vec<RecordBatch>, ArrowError>>,
+    waiting: BTreeMap<usize, Turn>,
+    /// The one-thread reader of the rest of the file, once the splitter gave up.
+    rest: Option<Batches>,
     next_chunk: usize,
     /// Parsed batches of the chunks taken so far, not yet handed on.
     queue: std::collections::VecDeque<RecordBatch>,
@@ -271,6 +292,7 @@ impl ParallelText {
                 let splitter = Splitter::new(text);
                 split(
                     file,
+                    start,
                     splitter,
                     chunk_bytes,
                     &credit_wait,
@@ -292,6 +314,7 @@ impl ParallelText {
             results,
             credits: Some(credits),
             waiting: BTreeMap::new(),
+            rest: None,
             next_chunk: 0,
             queue: std::collections::VecDeque::new(),
             queued_rows: 0,
@@ -308,7 +331,18 @@ impl ParallelText {
 
     /// Takes the next chunk in file order into the queue; `false` at the end of the file.
     fn take_chunk(&mut self) -> Result<bool, ArrowError> {
-        let parsed = loop {
+        if let Some(rest) = &mut self.rest {
+            return match rest.next() {
+                Some(batch) => {
+                    let batch = batch?;
+                    self.queued_rows += batch.num_rows();
+                    self.queue.push_back(batch);
+                    Ok(true)
+                }
+                None => Ok(false),
+            };
+        }
+        let turn = loop {
             if let Some(parsed) = self.waiting.remove(&self.next_chunk) {
                 break parsed;
             }
@@ -317,7 +351,10 @@ impl ParallelText {
             }
             match self.results.recv() {
                 Ok(Parsed::Chunk(index, parsed)) => {
-                    self.waiting.insert(index, parsed);
+                    self.waiting.insert(index, Turn::Parsed(parsed));
+                }
+                Ok(Parsed::Sequential(index, from)) => {
+                    self.waiting.insert(index, Turn::SequentialFrom(from));
                 }
                 Ok(Parsed::End(chunks)) => self.chunks = Some(chunks),
                 // Never a silent end: a chunk that does not come is an error.
@@ -327,6 +364,22 @@ impl ParallelText {
                         self.next_chunk
                     )));
                 }
+            }
+        };
+        let parsed = match turn {
+            Turn::Parsed(parsed) => parsed,
+            Turn::SequentialFrom(from) => {
+                let header = self.next_chunk == 0;
+                let (text, schema) = (self.text, &self.schema);
+                self.rest = Some(sequential(
+                    text,
+                    &self.path,
+                    from,
+                    header,
+                    schema,
+                    self.batch_rows,
+                )?);
+                return self.take_chunk();
             }
         };
         self.next_chunk += 1;
@@ -379,6 +432,7 @@ impl ParallelText {
             self.text,
             &self.path,
             self.start,
+            true,
             &self.schema,
             self.batch_rows,
         )
@@ -427,8 +481,10 @@ impl Drop for ParallelText {
 }
 
 /// The splitter thread: reads blocks, cuts them at the last record boundary, sends the chunks.
+#[allow(clippy::too_many_arguments)]
 fn split(
     mut file: File,
+    start: u64,
     mut splitter: Splitter,
     chunk_bytes: usize,
     credits: &Receiver<()>,
@@ -438,6 +494,8 @@ fn split(
 ) {
     let mut carried: Vec<u8> = Vec::new();
     let mut index = 0;
+    // Where the next chunk starts in the file.
+    let mut offset = start;
     let mut at_end = false;
     while !at_end {
         if stop.load(Ordering::Relaxed) || credits.recv().is_err() {
@@ -464,8 +522,13 @@ fn split(
                 carried = chunk.split_off(scanned + boundary);
                 break;
             }
+            if chunk.len() >= MAX_CHUNK_FACTOR * chunk_bytes {
+                let _ = done.send(Parsed::Sequential(index, offset));
+                return;
+            }
         }
         if !chunk.is_empty() {
+            offset += chunk.len() as u64;
             if work.send((index, chunk)).is_err() {
                 return;
             }
@@ -728,7 +791,7 @@ mod tests {
             std::fs::write(&path, &text).unwrap();
             let rows = 1 + rng.usize(..9);
             let sequential: Result<Vec<RecordBatch>, String> =
-                sequential(Text::JsonLines, &path, 0, &schema, rows)
+                sequential(Text::JsonLines, &path, 0, false, &schema, rows)
                     .unwrap()
                     .collect::<Result<_, _>>()
                     .map_err(|error| error.to_string());
@@ -756,6 +819,48 @@ mod tests {
             errors > 10 && errors < 140,
             "{errors} of 150 inputs fail to parse"
         );
+    }
+
+    #[test]
+    fn lines_ended_by_a_lone_cr_fall_back_to_one_thread_with_the_same_batches() {
+        use arrow::datatypes::{DataType, Field, Schema};
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        // csv-core ends a record at a lone `\r`; the splitter only cuts at `\n`, so it never
+        // finds a boundary here and hands the file to one thread instead of buffering it all.
+        let mut text = String::from("id,name\r");
+        for row in 0..5000 {
+            text.push_str(&format!("{row},name {row}\r"));
+        }
+        text.push_str("5000,last\n5001,after\n");
+        std::fs::write(&path, &text).unwrap();
+        let sequential: Vec<RecordBatch> = sequential(Text::Csv, &path, 0, true, &schema, 7)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            sequential.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            5002
+        );
+        for chunk_bytes in [16, 1000, 100_000] {
+            let plan = Plan {
+                text: Text::Csv,
+                start: 0,
+                schema: schema.clone(),
+                batch_rows: 7,
+                parsers: 2,
+                chunk_bytes,
+            };
+            let parallel: Vec<RecordBatch> = ParallelText::start(&path, plan)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(parallel, sequential, "chunks of {chunk_bytes} bytes");
+        }
     }
 
     #[test]
