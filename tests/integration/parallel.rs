@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use arrow::array::{RecordBatch, RecordBatchIterator};
+use arrow::array::{Array, RecordBatch, RecordBatchIterator};
 use atio::formats::EncoderChoice;
 use atio::plugin::PluginLimits;
 use atio::{ErrorKind, WriteOptions};
@@ -384,6 +384,47 @@ fn awkward_big_csv(rows: usize) -> String {
     text
 }
 
+/// Writes `input` (in `dir`) to Parquet with 1 and with 3 threads: the two files must be the
+/// same bytes; returns the note column (the fourth) read back.
+fn same_file_at_1_and_3_threads(dir: &Path, input: &str) -> arrow::array::StringArray {
+    let mut written = Vec::new();
+    for threads in ["1", "3"] {
+        let output = format!("out{threads}.parquet");
+        let run = run_atio(dir, &["write", input, &output, "--threads", threads], b"");
+        assert!(run.status.success(), "{}", stderr(&run));
+        written.push(std::fs::read(dir.join(&output)).unwrap());
+    }
+    assert!(
+        written[0] == written[1],
+        "1 and 3 parser threads wrote different files"
+    );
+    let (batch, _) = read_parquet(&dir.join("out3.parquet"));
+    let notes = batch
+        .column(3)
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>();
+    notes.expect("the note column is text").clone()
+}
+
+/// Writes the malformed `input` with 1 and with 3 threads: both fail (exit 10) with the same
+/// message, write nothing and leave nothing; returns the message.
+fn same_error_at_1_and_3_threads(dir: &Path, input: &str) -> String {
+    let mut errors = Vec::new();
+    for threads in ["1", "3"] {
+        let run = run_atio(
+            dir,
+            &["write", input, "bad.parquet", "--threads", threads],
+            b"",
+        );
+        assert_eq!(run.status.code(), Some(10), "{}", stderr(&run));
+        errors.push(stderr(&run));
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(!dir.join("bad.parquet").exists());
+    assert_no_leftovers(dir);
+    errors.swap_remove(0)
+}
+
 #[test]
 fn a_big_csv_parsed_on_several_threads_gives_the_same_file_and_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -391,48 +432,16 @@ fn a_big_csv_parsed_on_several_threads_gives_the_same_file_and_errors() {
     let mut text = awkward_big_csv(800_000);
     std::fs::write(dir.path().join("in.csv"), &text).unwrap();
     assert!(text.len() > 3 * (8 << 20), "{}", text.len());
-    let mut written = Vec::new();
-    for threads in ["1", "3"] {
-        let output = format!("out{threads}.parquet");
-        let run = run_atio(
-            dir.path(),
-            &["write", "in.csv", &output, "--threads", threads],
-            b"",
-        );
-        assert!(run.status.success(), "{}", stderr(&run));
-        written.push(std::fs::read(dir.path().join(&output)).unwrap());
-    }
-    assert!(
-        written[0] == written[1],
-        "1 and 3 parser threads wrote different files"
-    );
-    let (batch, _) = read_parquet(&dir.path().join("out3.parquet"));
-    assert_eq!(batch.num_rows(), 800_000);
-    let notes = batch
-        .column(3)
-        .as_any()
-        .downcast_ref::<arrow::array::StringArray>();
-    let notes = notes.expect("the note column is text");
+    let notes = same_file_at_1_and_3_threads(dir.path(), "in.csv");
+    assert_eq!(notes.len(), 800_000);
     assert_eq!(notes.value(700_000), "two\nlines");
     assert_eq!(notes.value(700_002), "say \"hi\"");
     assert_eq!(notes.value(700_003), "5\" screen");
     // A bad value deep in the file: the same error, naming the same line, for any count.
     text.push_str("oops,name,1.5,x\n");
     std::fs::write(dir.path().join("in.csv"), &text).unwrap();
-    let mut errors = Vec::new();
-    for threads in ["1", "3"] {
-        let run = run_atio(
-            dir.path(),
-            &["write", "in.csv", "bad.parquet", "--threads", threads],
-            b"",
-        );
-        assert_eq!(run.status.code(), Some(10), "{}", stderr(&run));
-        errors.push(stderr(&run));
-    }
-    assert_eq!(errors[0], errors[1]);
-    assert!(errors[0].contains("oops"), "{}", errors[0]);
-    assert!(!dir.path().join("bad.parquet").exists());
-    assert_no_leftovers(dir.path());
+    let error = same_error_at_1_and_3_threads(dir.path(), "in.csv");
+    assert!(error.contains("oops"), "{error}");
 }
 
 #[test]
@@ -455,46 +464,14 @@ fn big_json_lines_parsed_on_several_threads_give_the_same_file_and_errors() {
     }
     assert!(text.len() > 3 * (8 << 20), "{}", text.len());
     std::fs::write(dir.path().join("in.jsonl"), &text).unwrap();
-    let mut written = Vec::new();
-    for threads in ["1", "3"] {
-        let output = format!("out{threads}.parquet");
-        let run = run_atio(
-            dir.path(),
-            &["write", "in.jsonl", &output, "--threads", threads],
-            b"",
-        );
-        assert!(run.status.success(), "{}", stderr(&run));
-        written.push(std::fs::read(dir.path().join(&output)).unwrap());
-    }
-    assert!(
-        written[0] == written[1],
-        "1 and 3 parser threads wrote different files"
-    );
-    let (batch, _) = read_parquet(&dir.path().join("out3.parquet"));
-    assert_eq!(batch.num_rows(), 500_000);
-    let notes = batch
-        .column(3)
-        .as_any()
-        .downcast_ref::<arrow::array::StringArray>();
-    let notes = notes.expect("the note column is text");
+    let notes = same_file_at_1_and_3_threads(dir.path(), "in.jsonl");
+    assert_eq!(notes.len(), 500_000);
     assert_eq!(notes.value(400_000), "two\nlines");
     assert_eq!(notes.value(400_001), "say \"hi\"");
-    assert!(arrow::array::Array::is_null(notes, 400_002));
+    assert!(notes.is_null(400_002));
     // A key first seen deep in the file: the same error and hint for any count.
     text.push_str("{\"id\":1,\"late\":true}\n");
     std::fs::write(dir.path().join("in.jsonl"), &text).unwrap();
-    let mut errors = Vec::new();
-    for threads in ["1", "3"] {
-        let run = run_atio(
-            dir.path(),
-            &["write", "in.jsonl", "bad.parquet", "--threads", threads],
-            b"",
-        );
-        assert_eq!(run.status.code(), Some(10), "{}", stderr(&run));
-        errors.push(stderr(&run));
-    }
-    assert_eq!(errors[0], errors[1]);
-    assert!(errors[0].contains("--infer-rows"), "{}", errors[0]);
-    assert!(!dir.path().join("bad.parquet").exists());
-    assert_no_leftovers(dir.path());
+    let error = same_error_at_1_and_3_threads(dir.path(), "in.jsonl");
+    assert!(error.contains("--infer-rows"), "{error}");
 }
