@@ -365,11 +365,23 @@ impl ObjectVersions {
     /// The newest listed version, if its content has `hash` (already kept: a tag of the current
     /// content, or a commit that died after keeping).
     fn newest_with(&self, hash: &str, dir: bool) -> Result<Option<u64>> {
-        Ok(self
-            .complete(Step::KeepVersion)?
-            .last()
-            .filter(|entry| entry.record.hash == hash && entry.record.dir_manifest.is_some() == dir)
-            .map(|entry| entry.record.version))
+        // From the top of one LIST down: usually one record is read, not the whole store.
+        let listed = self.scan(Step::KeepVersion)?;
+        for (&number, entry) in listed.iter().rev() {
+            if entry.record_modified.is_none() {
+                continue;
+            }
+            let Some((record, _)) = block_on(self.read_record_async(number, Step::KeepVersion))?
+            else {
+                continue;
+            };
+            if record.pruning || !data_complete(&record, entry) {
+                continue;
+            }
+            let same = record.hash == hash && record.dir_manifest.is_some() == dir;
+            return Ok(same.then_some(number));
+        }
+        Ok(None)
     }
 
     /// Keeps the object as it is now as a new version, before a write replaces it; returns the
