@@ -284,28 +284,28 @@ impl ParallelText {
         }
         let (work, chunks) = sync_channel::<Chunk>(parsers);
         let chunks = Arc::new(Mutex::new(chunks));
+        // Parsed chunks' buffers go back to the splitter: no fresh pages for every chunk.
+        let (spare, spares) = sync_channel::<Vec<u8>>(read_ahead);
         let (done, results) = channel::<Parsed>();
         let mut threads = Vec::with_capacity(parsers + 1);
         {
             let (done, stop) = (done.clone(), stop.clone());
             threads.push(std::thread::spawn(move || {
                 let splitter = Splitter::new(text);
-                split(
-                    file,
-                    start,
-                    splitter,
-                    chunk_bytes,
-                    &credit_wait,
-                    &work,
-                    &done,
-                    &stop,
-                );
+                let channels = SplitterChannels {
+                    credits: credit_wait,
+                    spares,
+                    work,
+                    done,
+                };
+                split(file, start, splitter, chunk_bytes, &channels, &stop);
             }));
         }
         for _ in 0..parsers {
             let (chunks, done, schema) = (chunks.clone(), done.clone(), schema.clone());
+            let spare = spare.clone();
             threads.push(std::thread::spawn(move || {
-                parse(text, &chunks, &done, &schema, batch_rows);
+                parse(text, &chunks, &done, &spare, &schema, batch_rows);
             }));
         }
         Ok(Self {
@@ -480,18 +480,32 @@ impl Drop for ParallelText {
     }
 }
 
+/// What the splitter thread waits on and sends to.
+struct SplitterChannels {
+    /// One credit per chunk it may read ahead.
+    credits: Receiver<()>,
+    /// Buffers of parsed chunks, to read the next chunks into.
+    spares: Receiver<Vec<u8>>,
+    /// Chunks for the parsers.
+    work: SyncSender<Chunk>,
+    done: Sender<Parsed>,
+}
+
 /// The splitter thread: reads blocks, cuts them at the last record boundary, sends the chunks.
-#[allow(clippy::too_many_arguments)]
 fn split(
     mut file: File,
     start: u64,
     mut splitter: Splitter,
     chunk_bytes: usize,
-    credits: &Receiver<()>,
-    work: &SyncSender<Chunk>,
-    done: &Sender<Parsed>,
+    channels: &SplitterChannels,
     stop: &AtomicBool,
 ) {
+    let SplitterChannels {
+        credits,
+        spares,
+        work,
+        done,
+    } = channels;
     let mut carried: Vec<u8> = Vec::new();
     let mut index = 0;
     // Where the next chunk starts in the file.
@@ -501,7 +515,10 @@ fn split(
         if stop.load(Ordering::Relaxed) || credits.recv().is_err() {
             return;
         }
-        let mut chunk = std::mem::take(&mut carried);
+        let mut chunk = spares.try_recv().unwrap_or_default();
+        chunk.clear();
+        chunk.extend_from_slice(&carried);
+        carried.clear();
         // Blocks until one holds a record boundary (more than one for a record longer than a
         // block), or the end of the file.
         loop {
@@ -519,7 +536,8 @@ fn split(
                 Ok(_) => {}
             }
             if let Some(boundary) = splitter.scan(&chunk[scanned..]) {
-                carried = chunk.split_off(scanned + boundary);
+                carried.extend_from_slice(&chunk[scanned + boundary..]);
+                chunk.truncate(scanned + boundary);
                 break;
             }
             if chunk.len() >= MAX_CHUNK_FACTOR * chunk_bytes {
@@ -543,6 +561,7 @@ fn parse(
     text: Text,
     chunks: &Mutex<Receiver<Chunk>>,
     done: &Sender<Parsed>,
+    spare: &SyncSender<Vec<u8>>,
     schema: &SchemaRef,
     rows: usize,
 ) {
@@ -566,6 +585,8 @@ fn parse(
                 "the CSV decoder panicked: {message}"
             )))
         });
+        // Full (or the splitter gone): the buffer is simply freed.
+        let _ = spare.try_send(bytes);
         if done.send(Parsed::Chunk(index, parsed)).is_err() {
             return;
         }
