@@ -825,18 +825,18 @@ impl Harness {
         Ok(())
     }
 
+    /// Random bytes of about `size` (jittered, so no two attempts write the same bytes).
+    fn payload(&mut self, size: usize) -> Vec<u8> {
+        let jitter = if size > 0 { self.rng.usize(..64) } else { 0 };
+        let mut payload = vec![0u8; size + jitter];
+        self.rng.fill(&mut payload);
+        payload
+    }
+
     fn put(&mut self, iteration: u64) -> Result<(), String> {
         let sizes = put_sizes(self.config.quick);
         let class = self.rng.usize(..sizes.len());
-        // Jitter the size so no two attempts write the same bytes.
-        let size = sizes[class]
-            + if sizes[class] > 0 {
-                self.rng.usize(..64)
-            } else {
-                0
-            };
-        let mut payload = vec![0u8; size];
-        self.rng.fill(&mut payload);
+        let payload = self.payload(sizes[class]);
         let new = xxh3(&payload);
         let target = self.work.join("put/data.bin");
         let mut command = self.atio();
@@ -1093,14 +1093,7 @@ impl Harness {
             }
             _ => {
                 let class = self.rng.usize(..sizes.len());
-                let size = sizes[class]
-                    + if sizes[class] > 0 {
-                        self.rng.usize(..64)
-                    } else {
-                        0
-                    };
-                let mut payload = vec![0u8; size];
-                self.rng.fill(&mut payload);
+                let payload = self.payload(sizes[class]);
                 command.args(["put", "ver/data.bin"]);
                 (class, xxh3(&payload), Some(payload))
             }

@@ -47,17 +47,42 @@ pub fn report(report: &atio::Report, json: bool, verbose: bool) {
     if let Some(marker) = &report.marker {
         println!("  marker {}", marker.display());
     }
-    if let Some(kept) = report.kept_version {
-        println!("  previous content kept as version {kept} (`atio rollback` restores it)");
-    }
-    if !report.pruned_versions.is_empty() {
-        println!("  pruned versions {:?}", report.pruned_versions);
-    }
+    versions(report.kept_version, &report.pruned_versions);
     if verbose {
         if let Some(instances) = report.instances {
             eprintln!("  encoder instances  {instances:>10}");
         }
         timings(&report.timings);
+    }
+}
+
+/// Prints one committed directory's (or partition's) line, and the versions it kept or pruned.
+pub fn dir_report(report: &atio::DirReport) {
+    let verb = if report.swapped {
+        "committed"
+    } else {
+        "unchanged"
+    };
+    println!(
+        "{verb} {}: {} files, {} rows ({})",
+        report.path.display(),
+        report.manifest.files.len(),
+        report
+            .manifest
+            .rows
+            .map_or("?".to_owned(), |rows| rows.to_string()),
+        report.method
+    );
+    versions(report.kept_version, &report.pruned_versions);
+}
+
+/// The version a commit kept and the ones it pruned, if any.
+fn versions(kept: Option<u64>, pruned: &[u64]) {
+    if let Some(kept) = kept {
+        println!("  previous content kept as version {kept} (`atio rollback` restores it)");
+    }
+    if !pruned.is_empty() {
+        println!("  pruned versions {pruned:?}");
     }
 }
 
@@ -71,21 +96,7 @@ pub fn dataset_report(report: &atio::DatasetReport, json: bool) {
         return;
     }
     for partition in &report.partitions {
-        let verb = if partition.swapped {
-            "committed"
-        } else {
-            "unchanged"
-        };
-        println!(
-            "{verb} {}: {} files, {} rows ({})",
-            partition.path.display(),
-            partition.manifest.files.len(),
-            partition
-                .manifest
-                .rows
-                .map_or("?".to_owned(), |rows| rows.to_string()),
-            partition.method
-        );
+        dir_report(partition);
     }
     println!(
         "{} rows into {} partition(s) of {}",

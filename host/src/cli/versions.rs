@@ -99,19 +99,7 @@ pub fn rollback(path: &Path, selector: &Selector, cli: &Cli) -> Result<ExitCode>
             done.restored,
             done.path.display()
         );
-        println!(
-            "committed {}: {} files, {} rows ({})",
-            report.path.display(),
-            report.manifest.files.len(),
-            report
-                .manifest
-                .rows
-                .map_or("?".to_owned(), |rows| rows.to_string()),
-            report.method
-        );
-        if let Some(kept) = report.kept_version {
-            println!("  previous content kept as version {kept} (`atio rollback` restores it)");
-        }
+        output::dir_report(report);
         return Ok(ExitCode::SUCCESS);
     }
     match &done.report {
